@@ -1,0 +1,274 @@
+"""``FactStore`` over the official ``neo4j`` driver: one Cypher code path for ArcadeDB and Neo4j 5.
+
+Writes go through batched ``UNWIND`` statements whose rows are plain lists (cheaper to pack than maps), in
+explicit transactions. Queries never build Cypher from user text: filters are parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable
+
+from extract.types import ExtractedFact, Span
+from ingest.types import Document, Sentence
+from kg import schema
+from kg.errors import DocumentNotFound, StoreError, StoreUnavailable
+from kg.keys import display_name, entity_key, fact_id, relation_key
+from kg.store import FactStore
+from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
+
+SENTENCE_BATCH = 2000
+FACT_BATCH = 5000
+
+_FACT_FIELDS = """h.name AS head, f.relation AS relation, t.name AS tail, h.key AS head_key,
+    f.relation_key AS relation_key, t.key AS tail_key, f.id AS id, f.confidence AS confidence,
+    f.head_span AS head_span, f.tail_span AS tail_span, f.relation_spans AS relation_spans,
+    f.extractor AS extractor, f.extractor_version AS extractor_version, f.document_id AS document_id,
+    f.sentence_id AS sentence_id"""
+
+
+def _pairs(flat: Sequence[int] | None) -> tuple[Span, ...]:
+    flat = list(flat or [])
+    return tuple((flat[i], flat[i + 1]) for i in range(0, len(flat) - 1, 2))
+
+
+def _fact_from_record(rec: dict[str, Any]) -> StoredFact:
+    return StoredFact(
+        id=rec["id"], head=rec["head"], relation=rec["relation"], tail=rec["tail"], head_key=rec["head_key"],
+        relation_key=rec["relation_key"], tail_key=rec["tail_key"], confidence=float(rec["confidence"]),
+        head_span=tuple(rec["head_span"]), tail_span=tuple(rec["tail_span"]),  # type: ignore[arg-type]
+        relation_spans=_pairs(rec["relation_spans"]), extractor=rec["extractor"],
+        extractor_version=rec["extractor_version"], document_id=rec["document_id"],
+        sentence_id=rec["sentence_id"], sentence=rec.get("sentence"), sentence_start=rec.get("sentence_start"),
+        section=rec.get("section"), source=rec.get("source"))
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class BoltFactStore(FactStore):
+    """A :class:`FactStore` on any Bolt server that speaks Cypher.
+
+    Args:
+        uri: ``bolt://`` or ``neo4j://`` URI.
+        auth: ``(user, password)``.
+        database: database name on the server.
+
+    Example:
+        >>> with BoltFactStore("bolt://127.0.0.1:7687", ("neo4j", "secret"), "neo4j") as store:  # doctest: +SKIP
+        ...     print(store.stats())
+    """
+
+    def __init__(self, uri: str, auth: tuple[str, str], database: str) -> None:
+        self.uri = uri
+        self.database = database
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+            self._driver.verify_connectivity()
+        except (ServiceUnavailable, OSError, ValueError) as exc:
+            raise StoreUnavailable(f"cannot reach the graph store at {uri}: {exc}") from exc
+        except Neo4jError as exc:
+            raise StoreUnavailable(f"the graph store at {uri} refused the connection: {exc.message}") from exc
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        try:
+            records, _, _ = self._driver.execute_query(query, params, database_=self.database,
+                                                       routing_=neo4j.RoutingControl.READ)
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"query failed: {exc.message}") from exc
+        return [r.data() for r in records]
+
+    def _write_tx(self, work: Any) -> Any:
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_write(work)
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def ensure_schema(self) -> None:
+        # Neo4j refuses schema changes mixed with other statements in one transaction: one each.
+        try:
+            with self._driver.session(database=self.database) as session:
+                for statement in schema.STATEMENTS:
+                    session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+        except Neo4jError as exc:
+            raise StoreError(f"creating the schema failed: {exc.message}") from exc
+
+    # -- documents -------------------------------------------------------------------------------------
+    def has_document(self, document_id: str) -> bool:
+        return bool(self._read("MATCH (d:Document {id: $id}) RETURN d.id AS id", id=document_id))
+
+    def write_document(self, document: Document) -> WriteOutcome:
+        def work(tx: neo4j.ManagedTransaction) -> WriteOutcome:
+            if tx.run("MATCH (d:Document {id: $id}) RETURN d.id", id=document.id).single():
+                return WriteOutcome.UNCHANGED
+            older = [r["id"] for r in tx.run(
+                "MATCH (d:Document {source: $source}) WHERE d.id <> $id RETURN d.id AS id",
+                source=document.source, id=document.id)]
+            for old_id in older:
+                _delete_in(tx, old_id)
+            tx.run("CREATE (:Document {id: $id, source: $source, title: $title, kind: $kind, text: $text, "
+                   "metadata: $metadata, sentences: $n})",
+                   id=document.id, source=document.source, title=document.title, kind=document.kind,
+                   text=document.text, metadata=json.dumps(document.metadata, sort_keys=True, default=str),
+                   n=len(document.sentences)).consume()
+            for chunk in _chunks(document.sentences, SENTENCE_BATCH):
+                rows = [[s.id, s.index, s.text, s.section, s.start, s.end] for s in chunk]
+                tx.run("MATCH (d:Document {id: $id}) UNWIND $rows AS r "
+                       "CREATE (d)-[:HAS_SENTENCE]->(:Sentence {id: r[0], document_id: $id, index: r[1], "
+                       "text: r[2], section: r[3], start: r[4], end: r[5]})", id=document.id, rows=rows).consume()
+            return WriteOutcome.REPLACED if older else WriteOutcome.NEW
+
+        try:
+            return self._write_tx(work)
+        except ConstraintError:
+            return WriteOutcome.UNCHANGED  # another writer stored the same document first
+        except Neo4jError as exc:
+            raise StoreError(f"writing document {document.source} failed: {exc.message}") from exc
+
+    def delete_document(self, document_id: str) -> DeleteSummary:
+        try:
+            summary = self._write_tx(lambda tx: _delete_in(tx, document_id))
+        except Neo4jError as exc:
+            raise StoreError(f"deleting document {document_id} failed: {exc.message}") from exc
+        if summary is None:
+            raise DocumentNotFound(document_id)
+        return summary
+
+    def sentences(self, document_id: str) -> list[Sentence]:
+        rows = self._read("MATCH (s:Sentence {document_id: $id}) RETURN s.index AS index, s.text AS text, "
+                          "s.section AS section, s.start AS start, s.end AS end ORDER BY s.index", id=document_id)
+        return [Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]) for r in rows]
+
+    def iter_sentences(self, *, batch_size: int = 1000) -> Iterator[Sentence]:
+        ids = [r["id"] for r in self._read("MATCH (d:Document) RETURN d.id AS id ORDER BY id")]
+        for document_id in ids:
+            yield from self.sentences(document_id)
+
+    # -- facts -----------------------------------------------------------------------------------------
+    def write_facts(self, facts: Iterable[ExtractedFact]) -> int:
+        written = 0
+        for chunk in _chunks(facts, FACT_BATCH):
+            written += self._write_fact_batch(chunk)
+        return written
+
+    def _write_fact_batch(self, facts: list[ExtractedFact]) -> int:
+        rows: dict[str, list[Any]] = {}
+        names: dict[str, str] = {}
+        for f in facts:
+            fid = fact_id(f.sentence_id, f.head, f.relation, f.tail, f.head_span, f.tail_span)
+            hk, tk = entity_key(f.head), entity_key(f.tail)
+            if not hk or not tk:
+                raise StoreError(f"fact {f.head!r} :: {f.relation!r} :: {f.tail!r} in sentence {f.sentence_id} "
+                                 "has an empty head or tail")
+            names.setdefault(hk, display_name(f.head))
+            names.setdefault(tk, display_name(f.tail))
+            rows[fid] = [hk, tk, fid, f.relation, relation_key(f.relation), float(f.confidence),
+                         list(f.head_span), list(f.tail_span), [i for s in f.relation_spans for i in s],
+                         f.extractor, f.extractor_version, f.document_id, f.sentence_id]
+        sentence_ids = sorted({r[12] for r in rows.values()})
+
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            found = {r["id"] for r in tx.run("UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) RETURN s.id AS id",
+                                             ids=sentence_ids)}
+            missing = [s for s in sentence_ids if s not in found]
+            if missing:
+                raise StoreError(f"facts refer to sentences the store does not hold: {', '.join(missing[:5])}")
+            existing = {r["id"] for r in tx.run(
+                "UNWIND $ids AS fid MATCH ()-[f:FACT {id: fid}]->() RETURN f.id AS id", ids=list(rows))}
+            new_rows = [row for fid, row in rows.items() if fid not in existing]
+            if not new_rows:
+                return 0
+            keys = {k for row in new_rows for k in (row[0], row[1])}
+            tx.run("UNWIND $rows AS r MERGE (e:Entity {key: r[0]}) ON CREATE SET e.name = r[1]",
+                   rows=[[k, names[k]] for k in keys]).consume()
+            tx.run("UNWIND $rows AS r MATCH (h:Entity {key: r[0]}) MATCH (t:Entity {key: r[1]}) "
+                   "CREATE (h)-[:FACT {id: r[2], relation: r[3], relation_key: r[4], confidence: r[5], "
+                   "head_span: r[6], tail_span: r[7], relation_spans: r[8], extractor: r[9], "
+                   "extractor_version: r[10], document_id: r[11], sentence_id: r[12]}]->(t)",
+                   rows=new_rows).consume()
+            return len(new_rows)
+
+        try:
+            return self._write_tx(work)
+        except Neo4jError as exc:
+            raise StoreError(f"writing facts failed: {exc.message}") from exc
+
+    def facts(self, *, entity: str | None = None, relation: str | None = None, document_id: str | None = None,
+              limit: int = 100) -> list[StoredFact]:
+        where, params = [], {"limit": int(limit)}
+        if entity:
+            where.append("(h.key CONTAINS $entity OR t.key CONTAINS $entity)")
+            params["entity"] = entity_key(entity)
+        if relation:
+            where.append("f.relation_key = $relation")
+            params["relation"] = relation_key(relation)
+        if document_id:
+            where.append("f.document_id = $document_id")
+            params["document_id"] = document_id
+        query = ("MATCH (h:Entity)-[f:FACT]->(t:Entity) " + (f"WHERE {' AND '.join(where)} " if where else "")
+                 + "WITH h, f, t ORDER BY f.confidence DESC, f.id LIMIT $limit "
+                 "OPTIONAL MATCH (s:Sentence {id: f.sentence_id}) "
+                 "OPTIONAL MATCH (d:Document {id: f.document_id}) "
+                 f"RETURN {_FACT_FIELDS}, s.text AS sentence, s.start AS sentence_start, s.section AS section, "
+                 "d.source AS source")
+        return [_fact_from_record(r) for r in self._read(query, **params)]
+
+    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[StoredFact]:
+        seen_facts: dict[str, StoredFact] = {}
+        visited = {entity_key(entity)}
+        frontier = list(visited)
+        for _ in range(hops):
+            if not frontier or len(seen_facts) >= limit:
+                break
+            rows = self._read("UNWIND $keys AS k MATCH (e:Entity {key: k})-[f:FACT]-(o:Entity) "
+                              "WITH f, startNode(f) AS h, endNode(f) AS t LIMIT $limit "
+                              f"RETURN {_FACT_FIELDS}", keys=frontier, limit=limit - len(seen_facts))
+            nxt: set[str] = set()
+            for rec in rows:
+                seen_facts.setdefault(rec["id"], _fact_from_record(rec))
+                nxt.update((rec["head_key"], rec["tail_key"]))
+            frontier = sorted(nxt - visited)
+            visited |= nxt
+        return list(seen_facts.values())[:limit]
+
+    def stats(self) -> StoreStats:
+        def count(query: str) -> int:
+            return int(self._read(query)[0]["n"])
+
+        return StoreStats(documents=count("MATCH (d:Document) RETURN count(d) AS n"),
+                          sentences=count("MATCH (s:Sentence) RETURN count(s) AS n"),
+                          entities=count("MATCH (e:Entity) RETURN count(e) AS n"),
+                          facts=count("MATCH ()-[f:FACT]->() RETURN count(f) AS n"))
+
+
+def _delete_in(tx: neo4j.ManagedTransaction, document_id: str) -> DeleteSummary | None:
+    """Delete a document inside an open transaction; ``None`` when it does not exist."""
+    if not tx.run("MATCH (d:Document {id: $id}) RETURN d.id", id=document_id).single():
+        return None
+    ends = tx.run("MATCH (h:Entity)-[f:FACT {document_id: $id}]->(t:Entity) RETURN h.key AS h, t.key AS t",
+                  id=document_id).data()
+    keys = sorted({r["h"] for r in ends} | {r["t"] for r in ends})
+    tx.run("MATCH ()-[f:FACT {document_id: $id}]->() DELETE f", id=document_id).consume()
+    orphans = tx.run("UNWIND $keys AS k MATCH (e:Entity {key: k}) WHERE NOT (e)-[:FACT]-() "
+                     "RETURN e.key AS key", keys=keys).data()
+    tx.run("UNWIND $keys AS k MATCH (e:Entity {key: k}) DETACH DELETE e",
+           keys=[r["key"] for r in orphans]).consume()
+    n_sentences = tx.run("MATCH (s:Sentence {document_id: $id}) RETURN count(s) AS n", id=document_id).single()["n"]
+    tx.run("MATCH (s:Sentence {document_id: $id}) DETACH DELETE s", id=document_id).consume()
+    tx.run("MATCH (d:Document {id: $id}) DETACH DELETE d", id=document_id).consume()
+    return DeleteSummary(document_id, sentences=int(n_sentences), facts=len(ends), entities=len(orphans))

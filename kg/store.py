@@ -1,0 +1,80 @@
+"""The ``FactStore`` seam: everything the rest of Factloom asks of the graph store.
+
+One implementation talks Cypher over Bolt (:class:`kg.bolt.BoltFactStore`, for both the embedded ArcadeDB
+server and Neo4j 5). The contract tests in ``tests/test_store_contract.py`` define the behaviour.
+
+Graph model (written down in ``docs/architecture.md``)::
+
+    (:Document {id, source, title, kind, text, metadata})-[:HAS_SENTENCE]->(:Sentence {id, text, section, start, end})
+    (:Entity {key, name})-[:FACT {id, relation, relation_key, confidence, spans, extractor, sentence_id, ...}]->(:Entity)
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+
+from extract.types import ExtractedFact
+from ingest.types import Document, Sentence
+from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
+
+
+class FactStore(abc.ABC):
+    """A provenance-keeping triple store. Use as a context manager, or call :meth:`close`."""
+
+    @abc.abstractmethod
+    def ensure_schema(self) -> None:
+        """Create constraints and indexes; safe to call any number of times."""
+
+    @abc.abstractmethod
+    def write_document(self, document: Document) -> WriteOutcome:
+        """Store a document and its sentences atomically (all or nothing).
+
+        An unchanged document (same id) is left as it is. A document whose ``source`` is already stored with
+        other content replaces that older version, its facts included, in the same transaction.
+        """
+
+    @abc.abstractmethod
+    def has_document(self, document_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete_document(self, document_id: str) -> DeleteSummary:
+        """Remove a document, its sentences, its facts and the entities left without any fact.
+
+        Raises:
+            DocumentNotFound: no such document.
+        """
+
+    @abc.abstractmethod
+    def write_facts(self, facts: Iterable[ExtractedFact]) -> int:
+        """Store facts in batches; a fact already stored (same id) is not duplicated. Returns facts written."""
+
+    @abc.abstractmethod
+    def facts(self, *, entity: str | None = None, relation: str | None = None, document_id: str | None = None,
+              limit: int = 100) -> list[StoredFact]:
+        """Facts with provenance. ``entity`` matches head or tail keys containing its normalised key;
+        ``relation`` matches the normalised relation key exactly."""
+
+    @abc.abstractmethod
+    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[StoredFact]:
+        """Facts within ``hops`` edges of the entity whose key equals ``entity_key(entity)``."""
+
+    @abc.abstractmethod
+    def sentences(self, document_id: str) -> list[Sentence]:
+        """The sentences of a document, in order."""
+
+    @abc.abstractmethod
+    def iter_sentences(self, *, batch_size: int = 1000) -> Iterator[Sentence]:
+        """Every stored sentence, document by document, in batches."""
+
+    @abc.abstractmethod
+    def stats(self) -> StoreStats: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> FactStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
