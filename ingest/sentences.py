@@ -24,6 +24,7 @@ excluded, so ``text[start:end]`` is the sentence.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ MAX_SENTENCE_CHARS = 2000
 #: Longest piece of text given to spaCy at once.
 CHUNK_CHARS = 100_000
 
-#: Tokens that end in "." without ending the sentence (exact spelling; spaCy special cases are case-sensitive).
+#: Tokens that end in "." but do not end a sentence. Exact spelling: spaCy special cases are case-sensitive.
 PATENT_ABBREVIATIONS: tuple[str, ...] = (
     "FIG.", "FIGS.", "Fig.", "Figs.", "fig.", "figs.",
     "No.", "Nos.", "NO.", "NOS.",
@@ -100,7 +101,7 @@ class SentenceSplitter:
         pieces = [(i, offset, piece) for i, text in enumerate(texts) for offset, piece in _chunks(text)]
         docs = self._nlp.pipe((piece for _, _, piece in pieces), batch_size=batch_size)
         spans: list[list[Span]] = [[] for _ in texts]
-        for (i, offset, piece), doc in zip(pieces, docs, strict=True):
+        for (i, offset, _), doc in zip(pieces, docs, strict=True):
             for start, end in _sentence_bounds(doc):
                 spans[i].extend(self.cap(texts[i], offset + start, offset + end))
         yield from spans
@@ -159,7 +160,7 @@ def _last_whitespace(text: str, start: int, stop: int) -> int | None:
 
 
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
-    """Cut text longer than :data:`CHUNK_CHARS` into ``(offset, piece)`` parts, preferably at sentence ends."""
+    """Cut text over :data:`CHUNK_CHARS` into ``(offset, piece)`` parts, at a sentence end if possible."""
     position = 0
     while len(text) - position > CHUNK_CHARS:
         window_start, limit = position + CHUNK_CHARS // 2, position + CHUNK_CHARS
@@ -189,8 +190,8 @@ def _sentence_bounds(doc: Doc) -> Sequence[Span]:
 
     # A sentence that is only an enumerator ("1." / "a." / "(ii)") joins the sentence after it.
     ordered = sorted(starts)
-    for first, following in zip(ordered, ordered[1:], strict=False):
-        inner = tokens[words[first] : words[following]] if following in words else []
+    for first, following in itertools.pairwise(ordered):
+        inner = tokens[words[first] : words[following]]
         label = "".join(token.text for token in inner)
         if 0 < len(inner) <= 3 and label.endswith((".", ")")) and _ENUMERATOR.match(label):
             starts.discard(following)

@@ -2,7 +2,8 @@
 
 * :func:`iter_files` expands paths (files and directories) into the files to ingest.
 * :func:`load` parses and sentence-splits one file.
-* :func:`load_paths` does both for many paths. It is what ``app/`` calls.
+* :func:`load_paths` does both for many paths (``iter_files`` + ``load`` when a caller needs per-file
+  progress).
 
 Nothing but :class:`~ingest.errors.IngestError` *values* come out for bad input: ``load`` and
 ``load_paths`` never raise for a bad file or record. Each error names the file (``path`` or
@@ -34,51 +35,52 @@ CORPUS_METADATA: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _walk(paths: Iterable[Path], skip_names: Iterable[str]) -> Iterator[Path | IngestError]:
-    """Files under ``paths`` in sorted order, plus an IngestError for each directory that cannot be read."""
-    patterns = tuple(pattern.lower() for pattern in skip_names)
-
-    def wanted(name: str) -> bool:
-        lowered = name.lower()
-        return not name.startswith(".") and not any(fnmatch.fnmatchcase(lowered, p) for p in patterns)
-
-    for path in map(Path, paths):
-        if not path.is_dir():
-            yield path  # a file, or a missing path: load() reports what is wrong with it
-            continue
-        errors: list[OSError] = []
-        # followlinks=False: a symlink to a directory is not entered, so a link cycle cannot loop.
-        for root, dirnames, filenames in os.walk(path, onerror=errors.append):
-            while errors:
-                failed = errors.pop(0)
-                yield IngestError(failed.filename or root, f"cannot list directory: {failed.strerror}")
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if wanted(name):
-                    yield Path(root, name)
-        for failed in errors:
-            yield IngestError(failed.filename or path, f"cannot list directory: {failed.strerror}")
-
-
 def iter_files(paths: Iterable[Path], *, skip_names: Iterable[str] = CORPUS_METADATA) -> Iterator[Path]:
     """Expand files and directories into the files to ingest.
 
-    Directories are walked recursively in sorted order (so runs are reproducible). Hidden files and
-    directories (name starts with ``.``) and corpus paperwork (:data:`CORPUS_METADATA`: README,
-    LICENSE, SOURCES.md, ...) are skipped; symlinked directories are not followed. Paths that are not
-    directories are yielded as given, even when missing, so the loader can report them.
+    Directories are walked recursively, entries sorted by name at every level (so runs are reproducible
+    and ``a/x`` comes before ``b.txt``). Hidden files and directories (name starts with ``.``) and corpus
+    paperwork (:data:`CORPUS_METADATA`: README, LICENSE, SOURCES.md, ...) are skipped; symlinked
+    directories are not followed (no link cycles). Nothing is silently lost: a path that is not a
+    directory is yielded as given (even when missing or a broken link), and a directory that cannot be
+    listed is yielded itself — :func:`load` turns each of these into an IngestError.
 
     Args:
         paths: files and/or directories.
         skip_names: case-insensitive glob patterns of file names to skip inside directories.
 
     Example:
-        >>> [p.name for p in iter_files([Path("samples/patents")])][:3]
-        ['v1-5-A1_1.xml', 'v1-5-A1_2.xml', 'v4-0-A1.xml']
+        >>> [p.name for p in iter_files([Path("samples/patents")])][-3:]
+        ['v4-5-B1.xml', 'v4-5-B2.xml', 'test.xml']
     """
-    for item in _walk(paths, skip_names):
-        if isinstance(item, Path):
-            yield item
+    patterns = tuple(pattern.lower() for pattern in skip_names)
+
+    def wanted(name: str) -> bool:
+        lowered = name.lower()
+        return not name.startswith(".") and not any(fnmatch.fnmatchcase(lowered, p) for p in patterns)
+
+    def walk(directory: Path) -> Iterator[Path]:
+        try:
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            yield directory  # load() reports why it cannot be listed
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(Path(entry.path))
+            elif entry.is_symlink() and entry.is_dir():
+                continue  # a symlinked directory: not followed
+            elif wanted(entry.name):
+                yield Path(entry.path)
+
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from walk(path)
+        else:
+            yield path
 
 
 def load(
@@ -102,6 +104,9 @@ def load(
         [('Document', 'Wheeled hand truck'), ('Document', 'Middle mounted implement tractor')]
     """
     path = Path(path)
+    if path.is_dir():
+        yield _directory_error(path)
+        return
     try:
         parser = parser_for(path, jsonl_text_field=jsonl_text_field, kind=kind)
         for item in parser.parse(path):
@@ -110,6 +115,15 @@ def load(
         yield exc
     except Exception as exc:  # a parser bug must not stop the run; it is reported against the file
         yield IngestError(path, f"unexpected {type(exc).__name__}: {exc}")
+
+
+def _directory_error(path: Path) -> IngestError:
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return IngestError(path, f"cannot list directory: {exc.strerror or exc}")
+    return IngestError(path, "is a directory, not a file")
 
 
 def _assemble(parsed: ParsedDocument, splitter: SentenceSplitter | None) -> Document | IngestError:
@@ -144,8 +158,5 @@ def load_paths(
         >>> len(documents), errors
         (16, [])
     """
-    for item in _walk(paths, skip_names):
-        if isinstance(item, IngestError):
-            yield item
-        else:
-            yield from load(item, splitter=splitter, jsonl_text_field=jsonl_text_field, kind=kind)
+    for path in iter_files(paths, skip_names=skip_names):
+        yield from load(path, splitter=splitter, jsonl_text_field=jsonl_text_field, kind=kind)

@@ -91,7 +91,7 @@ def parse_markdown(text: str) -> tuple[str, tuple[Paragraph, ...]]:
     """Turn markdown text into ``(title, paragraphs)`` following the rules in the module docstring.
 
     Example:
-        >>> title, paras = parse_markdown("# Pump\\n\\nIt *pumps*.\\n\\n## Parts\\n\\n- a rotor\\n- a shaft\\n")
+        >>> title, paras = parse_markdown("# Pump\\n\\nIt *pumps*.\\n\\n## Parts\\n- a rotor\\n- a shaft\\n")
         >>> title, [(p.section, p.text) for p in paras]
         ('Pump', [('pump', 'It pumps.'), ('parts', 'a rotor'), ('parts', 'a shaft')])
     """

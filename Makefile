@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.factloom-installed
+# torch first and pinned: an open range would pull a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: demo test install lint bench-kg clean-store
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH, or run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check $(TORCH)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/factloom ingest samples/patents
+	$(BIN)/factloom stats
+	$(BIN)/factloom facts --limit 10
+	@echo "The embedded store keeps running for queries (e.g. '$(BIN)/factloom stats --json'); '$(BIN)/factloom store stop' stops it."
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench-kg: $(STAMP)
+	$(BIN)/python bench/kg_write.py
+
+clean-store:
+	-$(BIN)/factloom store stop
+	rm -rf .factloom

@@ -1,0 +1,196 @@
+"""The ``factloom`` command line (typer). Every command reads :class:`app.settings.Settings`.
+
+Commands whose exact form other tools rely on: ``ingest PATH...``, ``stats --json``,
+``facts [--entity] [--relation] [--limit] [--json]``, ``delete --document ID``, ``store start|stop|status``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.ingest_job import ingest_paths
+from app.settings import Settings, load_settings
+from ingest.errors import FactloomError
+from ingest.walk import iter_files
+from kg import EmbeddedServer, open_store
+from kg.store import FactStore
+
+ENV_HELP = ("Configuration: FACTLOOM_* environment variables or factloom.toml (FACTLOOM_CONFIG names another "
+            "file). Store: FACTLOOM_NEO4J_URI / FACTLOOM_NEO4J_USER / FACTLOOM_NEO4J_PASSWORD select a Neo4j 5 "
+            "server; unset, an embedded ArcadeDB server is started under FACTLOOM_DATA_DIR (default ./.factloom) "
+            "on 127.0.0.1:FACTLOOM_BOLT_PORT (17687).")
+
+cli = typer.Typer(help="Factloom: knowledge graphs of facts extracted by trained models, with provenance.\n\n"
+                  + ENV_HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+store_cli = typer.Typer(help="Run the embedded store server (ignored when FACTLOOM_NEO4J_URI is set).",
+                        no_args_is_help=True)
+cli.add_typer(store_cli, name="store")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _State:
+    data_dir: Path | None = None
+
+
+def _settings() -> Settings:
+    return load_settings(data_dir=_State.data_dir)
+
+
+def _store() -> FactStore:
+    return open_store(_settings().store_config())
+
+
+@cli.callback()
+def _main(data_dir: Annotated[Path | None, typer.Option(
+        help="embedded store data directory (overrides FACTLOOM_DATA_DIR)")] = None) -> None:
+    _State.data_dir = data_dir
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or directories (walked recursively)")],
+    text_field: Annotated[str | None, typer.Option(help="text field of .jsonl records (default: text)")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Parse documents (.txt .md .jsonl .log, USPTO patent XML) and store their sentences.
+
+    A bad file gets one line naming it and the reason; the rest are still ingested. Exit code 1 when any
+    file or record failed.
+    """
+    settings = _settings()
+    files = list(iter_files(paths))
+    with open_store(settings.store_config()) as store:
+        bar = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.fields[name]}"), console=err, disable=not progress, transient=True)
+        with bar:
+            task = bar.add_task("ingest", total=len(files), name="")
+            summary = ingest_paths(
+                store, files, jsonl_text_field=text_field or settings.jsonl_text_field,
+                on_file=lambda p: bar.update(task, advance=1, name=p.name),
+                on_error=lambda e: err.print(f"[red]failed[/red] {e}", markup=True, highlight=False))
+    out.print(f"documents: {summary.new} new, {summary.replaced} replaced, {summary.unchanged} unchanged, "
+              f"{summary.failed} failed; sentences written: {summary.sentences} (files: {summary.files})",
+              highlight=False)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def stats(as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
+    """Count documents, sentences, entities and facts in the store."""
+    with _store() as store:
+        counts = store.stats().as_dict()
+    if as_json:
+        print(json.dumps(counts))
+        return
+    table = Table("", "count")
+    for name, value in counts.items():
+        table.add_row(name, str(value))
+    out.print(table)
+
+
+@cli.command()
+def facts(
+    entity: Annotated[str | None, typer.Option(help="facts whose head or tail contains this text")] = None,
+    relation: Annotated[str | None, typer.Option(help="facts with this relation (normalised)")] = None,
+    document: Annotated[str | None, typer.Option(help="facts from this document id")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many facts")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with provenance")] = False,
+) -> None:
+    """List facts (highest confidence first) with their sentence and document."""
+    with _store() as store:
+        found = store.facts(entity=entity, relation=relation, document_id=document, limit=limit)
+    if as_json:
+        for fact in found:
+            print(json.dumps(fact.as_json(), ensure_ascii=False))
+        return
+    if not found:
+        out.print("no facts match")
+        return
+    for fact in found:
+        out.print(f"[bold]{fact.head}[/bold] :: {fact.relation} :: [bold]{fact.tail}[/bold]  "
+                  f"[dim]({fact.confidence:.2f}; {fact.source} / {fact.sentence_id})[/dim]", highlight=False)
+
+
+@cli.command()
+def delete(document: Annotated[str, typer.Option(help="the document id to delete")]) -> None:
+    """Delete a document with its sentences, its facts and entities left without facts."""
+    with _store() as store:
+        summary = store.delete_document(document)
+    out.print(f"deleted document {summary.document_id}: {summary.sentences} sentences, {summary.facts} facts, "
+              f"{summary.entities} entities", highlight=False)
+
+
+@cli.command(name="sentences")
+def list_sentences(document: Annotated[str, typer.Option(help="document id")],
+                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show the sentences of a document with their sections and character offsets."""
+    with _store() as store:
+        found = store.sentences(document)
+    for s in found:
+        if as_json:
+            print(json.dumps({"id": s.id, "section": s.section, "start": s.start, "end": s.end, "text": s.text},
+                             ensure_ascii=False))
+        else:
+            out.print(f"[dim]{s.id} {s.section} [{s.start},{s.end})[/dim] {s.text}", highlight=False)
+
+
+def _server() -> EmbeddedServer:
+    config = _settings().store_config()
+    if not config.embedded:
+        raise FactloomError("FACTLOOM_NEO4J_URI is set: the store is an external Neo4j; nothing to start here")
+    return EmbeddedServer(config)
+
+
+@store_cli.command("start")
+def store_start() -> None:
+    """Start the embedded store server in the background (it keeps running until `store stop`)."""
+    server = _server()
+    info = server.status()
+    if info is None:
+        info = server.start()
+        out.print(f"started: {info.uri} (pid {info.pid}, data {server.data_dir})", highlight=False)
+    else:
+        out.print(f"already running: {info.uri} (pid {info.pid}, data {server.data_dir})", highlight=False)
+
+
+@store_cli.command("stop")
+def store_stop() -> None:
+    """Stop the embedded store server cleanly."""
+    server = _server()
+    out.print("stopped" if server.stop() else f"not running (data {server.data_dir})", highlight=False)
+
+
+@store_cli.command("status")
+def store_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Say whether the embedded store server runs, and where. Exit code 3 when it does not."""
+    server = _server()
+    info = server.status()
+    if as_json:
+        print(json.dumps({"running": info is not None, "data_dir": str(server.data_dir),
+                          **({"uri": info.uri, "pid": info.pid} if info else {})}))
+    elif info:
+        out.print(f"running: {info.uri} (pid {info.pid}, data {server.data_dir})", highlight=False)
+    else:
+        out.print(f"not running (data {server.data_dir})", highlight=False)
+    if info is None:
+        raise typer.Exit(3)
+
+
+def main() -> None:
+    """Console-script entry point: one clear line on stderr for every expected failure, exit code 2."""
+    try:
+        cli()
+    except FactloomError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(2)
