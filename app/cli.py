@@ -23,15 +23,22 @@ from ingest.walk import iter_files
 from kg import EmbeddedServer, open_store
 from kg.store import FactStore
 
-ENV_HELP = ("Configuration: FACTLOOM_* environment variables or factloom.toml (FACTLOOM_CONFIG names another "
-            "file). Store: FACTLOOM_NEO4J_URI / FACTLOOM_NEO4J_USER / FACTLOOM_NEO4J_PASSWORD select a Neo4j 5 "
-            "server; unset, an embedded ArcadeDB server is started under FACTLOOM_DATA_DIR (default ./.factloom) "
-            "on 127.0.0.1:FACTLOOM_BOLT_PORT (17687).")
+ENV_HELP = (
+    "Configuration: FACTLOOM_* environment variables or factloom.toml (FACTLOOM_CONFIG names another "
+    "file). Store: FACTLOOM_NEO4J_URI / FACTLOOM_NEO4J_USER / FACTLOOM_NEO4J_PASSWORD select a Neo4j 5 "
+    "server; unset, an embedded ArcadeDB server is started under FACTLOOM_DATA_DIR (default ./.factloom) "
+    "on 127.0.0.1:FACTLOOM_BOLT_PORT (17687)."
+)
 
-cli = typer.Typer(help="Factloom: knowledge graphs of facts extracted by trained models, with provenance.\n\n"
-                  + ENV_HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-store_cli = typer.Typer(help="Run the embedded store server (ignored when FACTLOOM_NEO4J_URI is set).",
-                        no_args_is_help=True)
+cli = typer.Typer(
+    help="Factloom: knowledge graphs of facts extracted by trained models, with provenance.\n\n" + ENV_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+store_cli = typer.Typer(
+    help="Run the embedded store server (ignored when FACTLOOM_NEO4J_URI is set).", no_args_is_help=True
+)
 cli.add_typer(store_cli, name="store")
 
 out = Console(soft_wrap=True)
@@ -51,15 +58,20 @@ def _store() -> FactStore:
 
 
 @cli.callback()
-def _main(data_dir: Annotated[Path | None, typer.Option(
-        help="embedded store data directory (overrides FACTLOOM_DATA_DIR)")] = None) -> None:
+def _main(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="embedded store data directory (overrides FACTLOOM_DATA_DIR)")
+    ] = None,
+) -> None:
     _State.data_dir = data_dir
 
 
 @cli.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or directories (walked recursively)")],
-    text_field: Annotated[str | None, typer.Option(help="text field of .jsonl records (default: text)")] = None,
+    text_field: Annotated[
+        str | None, typer.Option(help="text field of .jsonl records (default: text)")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Parse documents (.txt .md .jsonl .log, USPTO patent XML) and store their sentences.
@@ -70,17 +82,30 @@ def ingest(
     settings = _settings()
     files = list(iter_files(paths))
     with open_store(settings.store_config()) as store:
-        bar = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                       TextColumn("{task.fields[name]}"), console=err, disable=not progress, transient=True)
+        bar = Progress(
+            TextColumn("ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[name]}"),
+            console=err,
+            disable=not progress,
+            transient=True,
+        )
         with bar:
             task = bar.add_task("ingest", total=len(files), name="")
             summary = ingest_paths(
-                store, files, jsonl_text_field=text_field or settings.jsonl_text_field,
+                store,
+                files,
+                jsonl_text_field=text_field or settings.jsonl_text_field,
                 on_file=lambda p: bar.update(task, advance=1, name=p.name),
-                on_error=lambda e: err.print(f"[red]failed[/red] {e}", markup=True, highlight=False))
-    out.print(f"documents: {summary.new} new, {summary.replaced} replaced, {summary.unchanged} unchanged, "
-              f"{summary.failed} failed; sentences written: {summary.sentences} (files: {summary.files})",
-              highlight=False)
+                on_error=lambda e: err.print(f"[red]failed[/red] {e}", markup=True, highlight=False),
+            )
+    out.print(
+        f"documents: {summary.new} new, {summary.replaced} replaced, {summary.unchanged} unchanged, "
+        f"{summary.failed} failed; sentences written: {summary.sentences} (files: {summary.files})",
+        highlight=False,
+    )
     if summary.failed:
         raise typer.Exit(1)
 
@@ -118,8 +143,11 @@ def facts(
         out.print("no facts match")
         return
     for fact in found:
-        out.print(f"[bold]{fact.head}[/bold] :: {fact.relation} :: [bold]{fact.tail}[/bold]  "
-                  f"[dim]({fact.confidence:.2f}; {fact.source} / {fact.sentence_id})[/dim]", highlight=False)
+        out.print(
+            f"[bold]{fact.head}[/bold] :: {fact.relation} :: [bold]{fact.tail}[/bold]  "
+            f"[dim]({fact.confidence:.2f}; {fact.source} / {fact.sentence_id})[/dim]",
+            highlight=False,
+        )
 
 
 @cli.command()
@@ -127,20 +155,29 @@ def delete(document: Annotated[str, typer.Option(help="the document id to delete
     """Delete a document with its sentences, its facts and entities left without facts."""
     with _store() as store:
         summary = store.delete_document(document)
-    out.print(f"deleted document {summary.document_id}: {summary.sentences} sentences, {summary.facts} facts, "
-              f"{summary.entities} entities", highlight=False)
+    out.print(
+        f"deleted document {summary.document_id}: {summary.sentences} sentences, {summary.facts} facts, "
+        f"{summary.entities} entities",
+        highlight=False,
+    )
 
 
 @cli.command(name="sentences")
-def list_sentences(document: Annotated[str, typer.Option(help="document id")],
-                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_sentences(
+    document: Annotated[str, typer.Option(help="document id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Show the sentences of a document with their sections and character offsets."""
     with _store() as store:
         found = store.sentences(document)
     for s in found:
         if as_json:
-            print(json.dumps({"id": s.id, "section": s.section, "start": s.start, "end": s.end, "text": s.text},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {"id": s.id, "section": s.section, "start": s.start, "end": s.end, "text": s.text},
+                    ensure_ascii=False,
+                )
+            )
         else:
             out.print(f"[dim]{s.id} {s.section} [{s.start},{s.end})[/dim] {s.text}", highlight=False)
 
@@ -148,7 +185,9 @@ def list_sentences(document: Annotated[str, typer.Option(help="document id")],
 def _server() -> EmbeddedServer:
     config = _settings().store_config()
     if not config.embedded:
-        raise FactloomError("FACTLOOM_NEO4J_URI is set: the store is an external Neo4j; nothing to start here")
+        raise FactloomError(
+            "FACTLOOM_NEO4J_URI is set: the store is an external Neo4j; nothing to start here"
+        )
     return EmbeddedServer(config)
 
 
@@ -177,8 +216,15 @@ def store_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     server = _server()
     info = server.status()
     if as_json:
-        print(json.dumps({"running": info is not None, "data_dir": str(server.data_dir),
-                          **({"uri": info.uri, "pid": info.pid} if info else {})}))
+        print(
+            json.dumps(
+                {
+                    "running": info is not None,
+                    "data_dir": str(server.data_dir),
+                    **({"uri": info.uri, "pid": info.pid} if info else {}),
+                }
+            )
+        )
     elif info:
         out.print(f"running: {info.uri} (pid {info.pid}, data {server.data_dir})", highlight=False)
     else:

@@ -29,13 +29,24 @@ class IngestSummary:
         return len(self.errors)
 
     def as_dict(self) -> dict[str, int]:
-        return {"files": self.files, "new": self.new, "unchanged": self.unchanged, "replaced": self.replaced,
-                "failed": self.failed, "sentences": self.sentences}
+        return {
+            "files": self.files,
+            "new": self.new,
+            "unchanged": self.unchanged,
+            "replaced": self.replaced,
+            "failed": self.failed,
+            "sentences": self.sentences,
+        }
 
 
-def ingest_paths(store: FactStore, paths: Iterable[Path], *, jsonl_text_field: str = "text",
-                 on_file: Callable[[Path], None] | None = None,
-                 on_error: Callable[[IngestError], None] | None = None) -> IngestSummary:
+def ingest_paths(
+    store: FactStore,
+    paths: Iterable[Path],
+    *,
+    jsonl_text_field: str = "text",
+    on_file: Callable[[Path], None] | None = None,
+    on_error: Callable[[IngestError], None] | None = None,
+) -> IngestSummary:
     """Ingest files and directories into ``store``; a bad file never stops the run.
 
     Each document is written in one transaction (all or nothing). ``sentences`` counts sentences written

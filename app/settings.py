@@ -1,7 +1,7 @@
 """The one typed settings object, read from ``FACTLOOM_*`` environment variables and ``factloom.toml``.
 
-Precedence: command-line options > environment > ``factloom.toml`` (in the working directory, or the file named
-by ``FACTLOOM_CONFIG``) > defaults. Stages never read the environment themselves; ``app`` builds their
+Precedence: command-line options > environment > ``factloom.toml`` (in the working directory, or the file
+named by ``FACTLOOM_CONFIG``) > defaults. Stages never read the environment themselves; ``app`` builds their
 configs from this object (``Settings.store_config()``).
 
 Example ``factloom.toml``::
@@ -17,7 +17,12 @@ import os
 from pathlib import Path
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from app.errors import ConfigError
 from kg.config import StoreConfig
@@ -51,9 +56,16 @@ class Settings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
 
     def store_config(self) -> StoreConfig:
-        return StoreConfig(neo4j_uri=self.neo4j_uri or None, user=self.neo4j_user, password=self.neo4j_password,
-                           database=self.neo4j_database, data_dir=self.data_dir, bolt_port=self.bolt_port,
-                           http_port=self.http_port, heap=self.store_heap)
+        return StoreConfig(
+            neo4j_uri=self.neo4j_uri or None,
+            user=self.neo4j_user,
+            password=self.neo4j_password,
+            database=self.neo4j_database,
+            data_dir=self.data_dir,
+            bolt_port=self.bolt_port,
+            http_port=self.http_port,
+            heap=self.store_heap,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -64,7 +76,9 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
         raise ConfigError(f"invalid settings (FACTLOOM_* environment or factloom.toml): {problems}") from exc
     except (OSError, ValueError) as exc:  # e.g. a factloom.toml that is not valid TOML
         raise ConfigError(f"cannot read settings: {exc}") from exc

@@ -48,7 +48,10 @@ class ExtractedFact:
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be in [0, 1], got {self.confidence!r}")
-        for name, span in (("head_span", self.head_span), ("tail_span", self.tail_span),
-                           *(("relation_spans", s) for s in self.relation_spans)):
+        for name, span in (
+            ("head_span", self.head_span),
+            ("tail_span", self.tail_span),
+            *(("relation_spans", s) for s in self.relation_spans),
+        ):
             if len(span) != 2 or span[0] < 0 or span[1] < span[0]:
                 raise ValueError(f"{name} must be a [start, end) pair with 0 <= start <= end, got {span!r}")

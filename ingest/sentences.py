@@ -179,8 +179,14 @@ def _sentence_bounds(doc: Doc) -> Sequence[Span]:
     tokens = [token for token in doc if not token.is_space]
     if not tokens:
         return []
-    starts = {token.i for token in tokens if token.is_sent_start}
-    starts.add(tokens[0].i)
+    # A sentence may start on a whitespace token ("end.   \n  Next"); move such starts to the next word.
+    starts: set[int] = set()
+    pending = True
+    for token in doc:
+        pending = pending or bool(token.is_sent_start)
+        if pending and not token.is_space:
+            starts.add(token.i)
+            pending = False
     words = {token.i: position for position, token in enumerate(tokens)}
 
     # "etc." is kept as one token (no split); split after it only when a capitalised word follows.

@@ -15,13 +15,28 @@ from kg.errors import DocumentNotFound, StoreBusy, StoreError, StoreUnavailable
 from kg.store import FactStore
 from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
 
-__all__ = ["BoltFactStore", "DeleteSummary", "DocumentNotFound", "EmbeddedServer", "FactStore", "StoreBusy",
-           "StoreConfig", "StoreError", "StoreStats", "StoreUnavailable", "StoredFact", "WriteOutcome",
-           "open_store"]
+__all__ = [
+    "BoltFactStore",
+    "DeleteSummary",
+    "DocumentNotFound",
+    "EmbeddedServer",
+    "FactStore",
+    "StoreBusy",
+    "StoreConfig",
+    "StoreError",
+    "StoreStats",
+    "StoreUnavailable",
+    "StoredFact",
+    "WriteOutcome",
+    "open_store",
+]
 
 
 def open_store(config: StoreConfig) -> FactStore:
-    """Connect to the configured store (Neo4j, or the embedded server, started if needed) and ensure its schema."""
+    """Connect to the configured store and ensure its schema.
+
+    Neo4j when ``config.neo4j_uri`` is set; else the embedded server, started first if needed.
+    """
     if config.embedded:
         info = EmbeddedServer(config).ensure_running()
         store: FactStore = BoltFactStore(info.uri, ("root", info.password), config.database_name)

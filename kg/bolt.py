@@ -39,13 +39,26 @@ def _pairs(flat: Sequence[int] | None) -> tuple[Span, ...]:
 
 def _fact_from_record(rec: dict[str, Any]) -> StoredFact:
     return StoredFact(
-        id=rec["id"], head=rec["head"], relation=rec["relation"], tail=rec["tail"], head_key=rec["head_key"],
-        relation_key=rec["relation_key"], tail_key=rec["tail_key"], confidence=float(rec["confidence"]),
-        head_span=tuple(rec["head_span"]), tail_span=tuple(rec["tail_span"]),  # type: ignore[arg-type]
-        relation_spans=_pairs(rec["relation_spans"]), extractor=rec["extractor"],
-        extractor_version=rec["extractor_version"], document_id=rec["document_id"],
-        sentence_id=rec["sentence_id"], sentence=rec.get("sentence"), sentence_start=rec.get("sentence_start"),
-        section=rec.get("section"), source=rec.get("source"))
+        id=rec["id"],
+        head=rec["head"],
+        relation=rec["relation"],
+        tail=rec["tail"],
+        head_key=rec["head_key"],
+        relation_key=rec["relation_key"],
+        tail_key=rec["tail_key"],
+        confidence=float(rec["confidence"]),
+        head_span=tuple(rec["head_span"]),
+        tail_span=tuple(rec["tail_span"]),  # type: ignore[arg-type]
+        relation_spans=_pairs(rec["relation_spans"]),
+        extractor=rec["extractor"],
+        extractor_version=rec["extractor_version"],
+        document_id=rec["document_id"],
+        sentence_id=rec["sentence_id"],
+        sentence=rec.get("sentence"),
+        sentence_start=rec.get("sentence_start"),
+        section=rec.get("section"),
+        source=rec.get("source"),
+    )
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -63,7 +76,8 @@ class BoltFactStore(FactStore):
         database: database name on the server.
 
     Example:
-        >>> with BoltFactStore("bolt://127.0.0.1:7687", ("neo4j", "secret"), "neo4j") as store:  # doctest: +SKIP
+        >>> auth = ("neo4j", "secret")
+        >>> with BoltFactStore("bolt://127.0.0.1:7687", auth, "neo4j") as store:  # doctest: +SKIP
         ...     print(store.stats())
     """
 
@@ -81,8 +95,9 @@ class BoltFactStore(FactStore):
     # -- plumbing --------------------------------------------------------------------------------------
     def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         try:
-            records, _, _ = self._driver.execute_query(query, params, database_=self.database,
-                                                       routing_=neo4j.RoutingControl.READ)
+            records, _, _ = self._driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
+            )
         except ServiceUnavailable as exc:
             raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
         except Neo4jError as exc:
@@ -116,21 +131,36 @@ class BoltFactStore(FactStore):
         def work(tx: neo4j.ManagedTransaction) -> WriteOutcome:
             if tx.run("MATCH (d:Document {id: $id}) RETURN d.id", id=document.id).single():
                 return WriteOutcome.UNCHANGED
-            older = [r["id"] for r in tx.run(
-                "MATCH (d:Document {source: $source}) WHERE d.id <> $id RETURN d.id AS id",
-                source=document.source, id=document.id)]
+            older = [
+                r["id"]
+                for r in tx.run(
+                    "MATCH (d:Document {source: $source}) WHERE d.id <> $id RETURN d.id AS id",
+                    source=document.source,
+                    id=document.id,
+                )
+            ]
             for old_id in older:
                 _delete_in(tx, old_id)
-            tx.run("CREATE (:Document {id: $id, source: $source, title: $title, kind: $kind, text: $text, "
-                   "metadata: $metadata, sentences: $n})",
-                   id=document.id, source=document.source, title=document.title, kind=document.kind,
-                   text=document.text, metadata=json.dumps(document.metadata, sort_keys=True, default=str),
-                   n=len(document.sentences)).consume()
+            tx.run(
+                "CREATE (:Document {id: $id, source: $source, title: $title, kind: $kind, text: $text, "
+                "metadata: $metadata, sentences: $n})",
+                id=document.id,
+                source=document.source,
+                title=document.title,
+                kind=document.kind,
+                text=document.text,
+                metadata=json.dumps(document.metadata, sort_keys=True, default=str),
+                n=len(document.sentences),
+            ).consume()
             for chunk in _chunks(document.sentences, SENTENCE_BATCH):
                 rows = [[s.id, s.index, s.text, s.section, s.start, s.end] for s in chunk]
-                tx.run("MATCH (d:Document {id: $id}) UNWIND $rows AS r "
-                       "CREATE (d)-[:HAS_SENTENCE]->(:Sentence {id: r[0], document_id: $id, index: r[1], "
-                       "text: r[2], section: r[3], start: r[4], end: r[5]})", id=document.id, rows=rows).consume()
+                tx.run(
+                    "MATCH (d:Document {id: $id}) UNWIND $rows AS r "
+                    "CREATE (d)-[:HAS_SENTENCE]->(:Sentence {id: r[0], document_id: $id, index: r[1], "
+                    "text: r[2], section: r[3], start: r[4], end: r[5]})",
+                    id=document.id,
+                    rows=rows,
+                ).consume()
             return WriteOutcome.REPLACED if older else WriteOutcome.NEW
 
         try:
@@ -150,9 +180,14 @@ class BoltFactStore(FactStore):
         return summary
 
     def sentences(self, document_id: str) -> list[Sentence]:
-        rows = self._read("MATCH (s:Sentence {document_id: $id}) RETURN s.index AS index, s.text AS text, "
-                          "s.section AS section, s.start AS start, s.end AS end ORDER BY s.index", id=document_id)
-        return [Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]) for r in rows]
+        rows = self._read(
+            "MATCH (s:Sentence {document_id: $id}) RETURN s.index AS index, s.text AS text, "
+            "s.section AS section, s.start AS start, s.end AS end ORDER BY s.index",
+            id=document_id,
+        )
+        return [
+            Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]) for r in rows
+        ]
 
     def iter_sentences(self, *, batch_size: int = 1000) -> Iterator[Sentence]:
         ids = [r["id"] for r in self._read("MATCH (d:Document) RETURN d.id AS id ORDER BY id")]
@@ -173,34 +208,64 @@ class BoltFactStore(FactStore):
             fid = fact_id(f.sentence_id, f.head, f.relation, f.tail, f.head_span, f.tail_span)
             hk, tk = entity_key(f.head), entity_key(f.tail)
             if not hk or not tk:
-                raise StoreError(f"fact {f.head!r} :: {f.relation!r} :: {f.tail!r} in sentence {f.sentence_id} "
-                                 "has an empty head or tail")
+                raise StoreError(
+                    f"fact {f.head!r} :: {f.relation!r} :: {f.tail!r} in sentence {f.sentence_id} "
+                    "has an empty head or tail"
+                )
             names.setdefault(hk, display_name(f.head))
             names.setdefault(tk, display_name(f.tail))
-            rows[fid] = [hk, tk, fid, f.relation, relation_key(f.relation), float(f.confidence),
-                         list(f.head_span), list(f.tail_span), [i for s in f.relation_spans for i in s],
-                         f.extractor, f.extractor_version, f.document_id, f.sentence_id]
+            rows[fid] = [
+                hk,
+                tk,
+                fid,
+                f.relation,
+                relation_key(f.relation),
+                float(f.confidence),
+                list(f.head_span),
+                list(f.tail_span),
+                [i for s in f.relation_spans for i in s],
+                f.extractor,
+                f.extractor_version,
+                f.document_id,
+                f.sentence_id,
+            ]
         sentence_ids = sorted({r[12] for r in rows.values()})
 
         def work(tx: neo4j.ManagedTransaction) -> int:
-            found = {r["id"] for r in tx.run("UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) RETURN s.id AS id",
-                                             ids=sentence_ids)}
+            found = {
+                r["id"]
+                for r in tx.run(
+                    "UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) RETURN s.id AS id", ids=sentence_ids
+                )
+            }
             missing = [s for s in sentence_ids if s not in found]
             if missing:
-                raise StoreError(f"facts refer to sentences the store does not hold: {', '.join(missing[:5])}")
-            existing = {r["id"] for r in tx.run(
-                "UNWIND $ids AS fid MATCH ()-[f:FACT {id: fid}]->() RETURN f.id AS id", ids=list(rows))}
+                raise StoreError(
+                    f"facts refer to sentences the store does not hold: {', '.join(missing[:5])}"
+                )
+            # Anchored on the head entity: an unanchored relationship lookup scans every node on ArcadeDB.
+            existing = {
+                r["id"]
+                for r in tx.run(
+                    "UNWIND $rows AS r MATCH (:Entity {key: r[0]})-[f:FACT {id: r[1]}]->() RETURN f.id AS id",
+                    rows=[[row[0], fid] for fid, row in rows.items()],
+                )
+            }
             new_rows = [row for fid, row in rows.items() if fid not in existing]
             if not new_rows:
                 return 0
             keys = {k for row in new_rows for k in (row[0], row[1])}
-            tx.run("UNWIND $rows AS r MERGE (e:Entity {key: r[0]}) ON CREATE SET e.name = r[1]",
-                   rows=[[k, names[k]] for k in keys]).consume()
-            tx.run("UNWIND $rows AS r MATCH (h:Entity {key: r[0]}) MATCH (t:Entity {key: r[1]}) "
-                   "CREATE (h)-[:FACT {id: r[2], relation: r[3], relation_key: r[4], confidence: r[5], "
-                   "head_span: r[6], tail_span: r[7], relation_spans: r[8], extractor: r[9], "
-                   "extractor_version: r[10], document_id: r[11], sentence_id: r[12]}]->(t)",
-                   rows=new_rows).consume()
+            tx.run(
+                "UNWIND $rows AS r MERGE (e:Entity {key: r[0]}) ON CREATE SET e.name = r[1]",
+                rows=[[k, names[k]] for k in keys],
+            ).consume()
+            tx.run(
+                "UNWIND $rows AS r MATCH (h:Entity {key: r[0]}) MATCH (t:Entity {key: r[1]}) "
+                "CREATE (h)-[:FACT {id: r[2], relation: r[3], relation_key: r[4], confidence: r[5], "
+                "head_span: r[6], tail_span: r[7], relation_spans: r[8], extractor: r[9], "
+                "extractor_version: r[10], document_id: r[11], sentence_id: r[12]}]->(t)",
+                rows=new_rows,
+            ).consume()
             return len(new_rows)
 
         try:
@@ -208,8 +273,14 @@ class BoltFactStore(FactStore):
         except Neo4jError as exc:
             raise StoreError(f"writing facts failed: {exc.message}") from exc
 
-    def facts(self, *, entity: str | None = None, relation: str | None = None, document_id: str | None = None,
-              limit: int = 100) -> list[StoredFact]:
+    def facts(
+        self,
+        *,
+        entity: str | None = None,
+        relation: str | None = None,
+        document_id: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredFact]:
         where, params = [], {"limit": int(limit)}
         if entity:
             where.append("(h.key CONTAINS $entity OR t.key CONTAINS $entity)")
@@ -220,12 +291,15 @@ class BoltFactStore(FactStore):
         if document_id:
             where.append("f.document_id = $document_id")
             params["document_id"] = document_id
-        query = ("MATCH (h:Entity)-[f:FACT]->(t:Entity) " + (f"WHERE {' AND '.join(where)} " if where else "")
-                 + "WITH h, f, t ORDER BY f.confidence DESC, f.id LIMIT $limit "
-                 "OPTIONAL MATCH (s:Sentence {id: f.sentence_id}) "
-                 "OPTIONAL MATCH (d:Document {id: f.document_id}) "
-                 f"RETURN {_FACT_FIELDS}, s.text AS sentence, s.start AS sentence_start, s.section AS section, "
-                 "d.source AS source")
+        query = (
+            "MATCH (h:Entity)-[f:FACT]->(t:Entity) "
+            + (f"WHERE {' AND '.join(where)} " if where else "")
+            + "WITH h, f, t ORDER BY f.confidence DESC, f.id LIMIT $limit "
+            "OPTIONAL MATCH (s:Sentence {id: f.sentence_id}) "
+            "OPTIONAL MATCH (d:Document {id: f.document_id}) "
+            f"RETURN {_FACT_FIELDS}, s.text AS sentence, s.start AS sentence_start, s.section AS section, "
+            "d.source AS source"
+        )
         return [_fact_from_record(r) for r in self._read(query, **params)]
 
     def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[StoredFact]:
@@ -235,9 +309,13 @@ class BoltFactStore(FactStore):
         for _ in range(hops):
             if not frontier or len(seen_facts) >= limit:
                 break
-            rows = self._read("UNWIND $keys AS k MATCH (e:Entity {key: k})-[f:FACT]-(o:Entity) "
-                              "WITH f, startNode(f) AS h, endNode(f) AS t LIMIT $limit "
-                              f"RETURN {_FACT_FIELDS}", keys=frontier, limit=limit - len(seen_facts))
+            rows = self._read(
+                "UNWIND $keys AS k MATCH (e:Entity {key: k})-[f:FACT]-(o:Entity) "
+                "WITH f, startNode(f) AS h, endNode(f) AS t LIMIT $limit "
+                f"RETURN {_FACT_FIELDS}",
+                keys=frontier,
+                limit=limit - len(seen_facts),
+            )
             nxt: set[str] = set()
             for rec in rows:
                 seen_facts.setdefault(rec["id"], _fact_from_record(rec))
@@ -250,25 +328,38 @@ class BoltFactStore(FactStore):
         def count(query: str) -> int:
             return int(self._read(query)[0]["n"])
 
-        return StoreStats(documents=count("MATCH (d:Document) RETURN count(d) AS n"),
-                          sentences=count("MATCH (s:Sentence) RETURN count(s) AS n"),
-                          entities=count("MATCH (e:Entity) RETURN count(e) AS n"),
-                          facts=count("MATCH ()-[f:FACT]->() RETURN count(f) AS n"))
+        return StoreStats(
+            documents=count("MATCH (d:Document) RETURN count(d) AS n"),
+            sentences=count("MATCH (s:Sentence) RETURN count(s) AS n"),
+            entities=count("MATCH (e:Entity) RETURN count(e) AS n"),
+            facts=count("MATCH ()-[f:FACT]->() RETURN count(f) AS n"),
+        )
 
 
 def _delete_in(tx: neo4j.ManagedTransaction, document_id: str) -> DeleteSummary | None:
     """Delete a document inside an open transaction; ``None`` when it does not exist."""
     if not tx.run("MATCH (d:Document {id: $id}) RETURN d.id", id=document_id).single():
         return None
-    ends = tx.run("MATCH (h:Entity)-[f:FACT {document_id: $id}]->(t:Entity) RETURN h.key AS h, t.key AS t",
-                  id=document_id).data()
+    ends = tx.run(
+        "MATCH (h:Entity)-[f:FACT {document_id: $id}]->(t:Entity) RETURN h.key AS h, t.key AS t",
+        id=document_id,
+    ).data()
     keys = sorted({r["h"] for r in ends} | {r["t"] for r in ends})
-    tx.run("MATCH ()-[f:FACT {document_id: $id}]->() DELETE f", id=document_id).consume()
-    orphans = tx.run("UNWIND $keys AS k MATCH (e:Entity {key: k}) WHERE NOT (e)-[:FACT]-() "
-                     "RETURN e.key AS key", keys=keys).data()
-    tx.run("UNWIND $keys AS k MATCH (e:Entity {key: k}) DETACH DELETE e",
-           keys=[r["key"] for r in orphans]).consume()
-    n_sentences = tx.run("MATCH (s:Sentence {document_id: $id}) RETURN count(s) AS n", id=document_id).single()["n"]
+    heads = sorted({r["h"] for r in ends})
+    tx.run(
+        "UNWIND $keys AS k MATCH (:Entity {key: k})-[f:FACT {document_id: $id}]->() DELETE f",
+        keys=heads,
+        id=document_id,
+    ).consume()
+    orphans = tx.run(
+        "UNWIND $keys AS k MATCH (e:Entity {key: k}) WHERE NOT (e)-[:FACT]-() RETURN e.key AS key", keys=keys
+    ).data()
+    tx.run(
+        "UNWIND $keys AS k MATCH (e:Entity {key: k}) DETACH DELETE e", keys=[r["key"] for r in orphans]
+    ).consume()
+    n_sentences = tx.run(
+        "MATCH (s:Sentence {document_id: $id}) RETURN count(s) AS n", id=document_id
+    ).single()["n"]
     tx.run("MATCH (s:Sentence {document_id: $id}) DETACH DELETE s", id=document_id).consume()
     tx.run("MATCH (d:Document {id: $id}) DETACH DELETE d", id=document_id).consume()
     return DeleteSummary(document_id, sentences=int(n_sentences), facts=len(ends), entities=len(orphans))

@@ -94,20 +94,40 @@ class EmbeddedServer:
             StoreUnavailable: it did not come up; the message quotes the end of ``server.log``.
         """
         if self._lock_held():
-            raise StoreBusy(f"a Factloom store server already runs on {self.data_dir} "
-                            "(`factloom store status` shows it; `factloom store stop` stops it)")
+            raise StoreBusy(
+                f"a Factloom store server already runs on {self.data_dir} "
+                "(`factloom store status` shows it; `factloom store stop` stops it)"
+            )
         cfg = self.config
         if _port_open(cfg.bolt_port) or _port_open(cfg.http_port):
             raise StoreUnavailable(
                 f"cannot start the embedded store: port {cfg.bolt_port} (bolt) or {cfg.http_port} (http) on "
-                "127.0.0.1 is taken by another program; set FACTLOOM_BOLT_PORT / FACTLOOM_HTTP_PORT")
+                "127.0.0.1 is taken by another program; set FACTLOOM_BOLT_PORT / FACTLOOM_HTTP_PORT"
+            )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.data_dir / "server.log"
-        cmd = [sys.executable, "-m", "kg.embedded_main", "--data-dir", str(self.data_dir),
-               "--bolt-port", str(cfg.bolt_port), "--http-port", str(cfg.http_port), "--heap", cfg.heap]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kg.embedded_main",
+            "--data-dir",
+            str(self.data_dir),
+            "--bolt-port",
+            str(cfg.bolt_port),
+            "--http-port",
+            str(cfg.http_port),
+            "--heap",
+            cfg.heap,
+        ]
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=self.data_dir)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.data_dir,
+            )
         return self._wait_ready(proc, log_path)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], log_path: Path) -> ServerInfo:
@@ -117,15 +137,19 @@ class EmbeddedServer:
             if code == EXIT_BUSY:  # lost a start race to another process: share the winner
                 return self._wait_for_other(deadline)
             if code is not None:
-                raise StoreUnavailable(f"the embedded store server exited with code {code} while starting; "
-                                       f"end of {log_path}:\n{_tail(log_path)}")
+                raise StoreUnavailable(
+                    f"the embedded store server exited with code {code} while starting; "
+                    f"end of {log_path}:\n{_tail(log_path)}"
+                )
             info = self.status()
             if info is not None and _port_open(info.bolt_port):
                 return info
             time.sleep(0.2)
         proc.terminate()
-        raise StoreUnavailable(f"the embedded store server did not start within {self.config.start_timeout_s:.0f} s;"
-                               f" end of {log_path}:\n{_tail(log_path)}")
+        raise StoreUnavailable(
+            f"the embedded store server did not start within {self.config.start_timeout_s:.0f} s;"
+            f" end of {log_path}:\n{_tail(log_path)}"
+        )
 
     def _wait_for_other(self, deadline: float) -> ServerInfo:
         while time.monotonic() < deadline:
@@ -133,8 +157,9 @@ class EmbeddedServer:
             if info is not None and _port_open(info.bolt_port):
                 return info
             time.sleep(0.2)
-        raise StoreUnavailable(f"another process is starting the store server on {self.data_dir}, "
-                               "but it did not come up in time")
+        raise StoreUnavailable(
+            f"another process is starting the store server on {self.data_dir}, but it did not come up in time"
+        )
 
     def ensure_running(self) -> ServerInfo:
         """The running server, started first if needed (and if ``autostart`` allows)."""
@@ -144,8 +169,9 @@ class EmbeddedServer:
         if self._lock_held():  # another process is starting it right now
             return self._wait_for_other(time.monotonic() + self.config.start_timeout_s)
         if not self.config.autostart:
-            raise StoreUnavailable(f"the embedded store is not running on {self.data_dir}; "
-                                   "start it with `factloom store start`")
+            raise StoreUnavailable(
+                f"the embedded store is not running on {self.data_dir}; start it with `factloom store start`"
+            )
         try:
             return self.start()
         except StoreBusy:

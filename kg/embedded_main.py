@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
 
-    lock = open(data_dir / "server.lock", "a+")  # noqa: SIM115 - held for the life of the process
+    lock = open(data_dir / "server.lock", "a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -75,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not (data_dir / "arcadedb" / "databases" / DATABASE).is_dir():
             server.create_database(DATABASE)
-        state = {"pid": os.getpid(), "bolt_port": args.bolt_port, "http_port": args.http_port,
-                 "database": DATABASE, "started_at": time.time()}
+        state = {
+            "pid": os.getpid(),
+            "bolt_port": args.bolt_port,
+            "http_port": args.http_port,
+            "database": DATABASE,
+            "started_at": time.time(),
+        }
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(state_path)

@@ -53,9 +53,23 @@ def relation_key(text: str) -> str:
     return _clean(text)
 
 
-def fact_id(sentence_id: str, head: str, relation: str, tail: str, head_span: tuple[int, int],
-            tail_span: tuple[int, int]) -> str:
+def fact_id(
+    sentence_id: str,
+    head: str,
+    relation: str,
+    tail: str,
+    head_span: tuple[int, int],
+    tail_span: tuple[int, int],
+) -> str:
     """A stable id for a fact, so writing the same extraction twice stores it once."""
-    raw = "\x1f".join((sentence_id, entity_key(head), relation_key(relation), entity_key(tail),
-                       f"{head_span[0]},{head_span[1]}", f"{tail_span[0]},{tail_span[1]}"))
+    raw = "\x1f".join(
+        (
+            sentence_id,
+            entity_key(head),
+            relation_key(relation),
+            entity_key(tail),
+            f"{head_span[0]},{head_span[1]}",
+            f"{tail_span[0]},{tail_span[1]}",
+        )
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:20]

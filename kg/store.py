@@ -5,8 +5,10 @@ server and Neo4j 5). The contract tests in ``tests/test_store_contract.py`` defi
 
 Graph model (written down in ``docs/architecture.md``)::
 
-    (:Document {id, source, title, kind, text, metadata})-[:HAS_SENTENCE]->(:Sentence {id, text, section, start, end})
-    (:Entity {key, name})-[:FACT {id, relation, relation_key, confidence, spans, extractor, sentence_id, ...}]->(:Entity)
+    (:Document {id, source, title, kind, text, metadata})
+        -[:HAS_SENTENCE]->(:Sentence {id, document_id, index, text, section, start, end})
+    (:Entity {key, name})
+        -[:FACT {id, relation, relation_key, confidence, spans, extractor, sentence_id, ...}]->(:Entity)
 """
 
 from __future__ import annotations
@@ -47,11 +49,20 @@ class FactStore(abc.ABC):
 
     @abc.abstractmethod
     def write_facts(self, facts: Iterable[ExtractedFact]) -> int:
-        """Store facts in batches; a fact already stored (same id) is not duplicated. Returns facts written."""
+        """Store facts in batches; a fact already stored (same id) is not duplicated.
+
+        Returns the number of facts written. Raises StoreError when a fact names a sentence not stored.
+        """
 
     @abc.abstractmethod
-    def facts(self, *, entity: str | None = None, relation: str | None = None, document_id: str | None = None,
-              limit: int = 100) -> list[StoredFact]:
+    def facts(
+        self,
+        *,
+        entity: str | None = None,
+        relation: str | None = None,
+        document_id: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredFact]:
         """Facts with provenance. ``entity`` matches head or tail keys containing its normalised key;
         ``relation`` matches the normalised relation key exactly."""
 

@@ -31,12 +31,16 @@ def store_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConf
     """The store every test shares: Neo4j when FACTLOOM_NEO4J_URI is set, else a fresh embedded server."""
     uri = os.environ.get("FACTLOOM_NEO4J_URI")
     if uri:
-        yield StoreConfig(neo4j_uri=uri, user=os.environ.get("FACTLOOM_NEO4J_USER", "neo4j"),
-                          password=os.environ.get("FACTLOOM_NEO4J_PASSWORD"),
-                          database=os.environ.get("FACTLOOM_NEO4J_DATABASE"))
+        yield StoreConfig(
+            neo4j_uri=uri,
+            user=os.environ.get("FACTLOOM_NEO4J_USER", "neo4j"),
+            password=os.environ.get("FACTLOOM_NEO4J_PASSWORD"),
+            database=os.environ.get("FACTLOOM_NEO4J_DATABASE"),
+        )
         return
-    config = StoreConfig(data_dir=tmp_path_factory.mktemp("store"), bolt_port=free_port(),
-                         http_port=free_port(), heap="1g")
+    config = StoreConfig(
+        data_dir=tmp_path_factory.mktemp("store"), bolt_port=free_port(), http_port=free_port(), heap="1g"
+    )
     server = EmbeddedServer(config)
     server.start()
     try:
@@ -56,8 +60,11 @@ def store_env(store_config: StoreConfig) -> dict[str, str]:
     """Environment for a ``factloom`` subprocess that talks to the session's store."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTLOOM_")}
     if store_config.embedded:
-        env.update(FACTLOOM_DATA_DIR=str(store_config.data_dir), FACTLOOM_BOLT_PORT=str(store_config.bolt_port),
-                   FACTLOOM_HTTP_PORT=str(store_config.http_port))
+        env.update(
+            FACTLOOM_DATA_DIR=str(store_config.data_dir),
+            FACTLOOM_BOLT_PORT=str(store_config.bolt_port),
+            FACTLOOM_HTTP_PORT=str(store_config.http_port),
+        )
     else:
         env.update({k: v for k, v in os.environ.items() if k.startswith("FACTLOOM_NEO4J_")})
     env["HF_HUB_OFFLINE"] = "1"

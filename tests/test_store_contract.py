@@ -23,12 +23,25 @@ def make_document(tag: str, texts: list[str], source: str | None = None) -> Docu
     return Document(doc_id, source or f"mem://{tag}", tag, "text", text, tuple(sentences), {"tag": tag})
 
 
-def fact_in(doc: Document, index: int, head: str, relation: str, tail: str, conf: float = 0.9) -> ExtractedFact:
+def fact_in(
+    doc: Document, index: int, head: str, relation: str, tail: str, conf: float = 0.9
+) -> ExtractedFact:
     """A fact whose spans are found in the sentence text (so provenance can be checked)."""
     s = doc.sentences[index].text
     h, r, t = s.index(head), s.index(relation), s.index(tail)
-    return ExtractedFact(head, relation, tail, conf, doc.id, doc.sentences[index].id, (h, h + len(head)),
-                         (t, t + len(tail)), ((r, r + len(relation)),), "test", "1")
+    return ExtractedFact(
+        head,
+        relation,
+        tail,
+        conf,
+        doc.id,
+        doc.sentences[index].id,
+        (h, h + len(head)),
+        (t, t + len(tail)),
+        ((r, r + len(relation)),),
+        "test",
+        "1",
+    )
 
 
 def test_schema_is_idempotent(store: FactStore) -> None:
@@ -61,8 +74,9 @@ def test_changed_source_replaces_old_version(store: FactStore, unique: str) -> N
 def test_document_write_is_atomic(store: FactStore, unique: str) -> None:
     doc = make_document(unique, ["A first good sentence.", "A second sentence."])
     # A map is not a valid property value: the second statement of the transaction fails on the server.
-    bad = dataclasses.replace(doc, sentences=(doc.sentences[0], dataclasses.replace(
-        doc.sentences[1], section={"not": "a string"})))  # type: ignore[arg-type]
+    bad = dataclasses.replace(
+        doc, sentences=(doc.sentences[0], dataclasses.replace(doc.sentences[1], section={"not": "a string"}))
+    )  # type: ignore[arg-type]
     before = store.stats()
     with pytest.raises(StoreError):
         store.write_document(bad)
@@ -83,7 +97,7 @@ def test_facts_keep_provenance(store: FactStore, unique: str) -> None:
     assert sentence.text[slice(*stored.head_span)] == f"{unique} arm"
     assert sentence.text[slice(*stored.tail_span)] == "the frame"
     assert [sentence.text[slice(*s)] for s in stored.relation_spans] == ["is attached to"]
-    assert doc.text[stored.sentence_start + stored.head_span[0]:][:len(unique)] == unique
+    assert doc.text[stored.sentence_start + stored.head_span[0] :][: len(unique)] == unique
     assert (stored.confidence, stored.extractor, stored.extractor_version) == (0.75, "test", "1")
     assert stored.tail_key == "frame" and stored.relation_key == "is attached to"
 
@@ -97,10 +111,16 @@ def test_facts_need_their_sentence(store: FactStore, unique: str) -> None:
 
 
 def test_fact_filters(store: FactStore, unique: str) -> None:
-    doc = make_document(unique, [f"The {unique}pump feeds the {unique}tank.", f"The {unique}tank has a {unique}valve."])
+    doc = make_document(
+        unique, [f"The {unique}pump feeds the {unique}tank.", f"The {unique}tank has a {unique}valve."]
+    )
     store.write_document(doc)
-    store.write_facts([fact_in(doc, 0, f"{unique}pump", "feeds", f"{unique}tank", 0.6),
-                       fact_in(doc, 1, f"{unique}tank", "has", f"{unique}valve", 0.8)])
+    store.write_facts(
+        [
+            fact_in(doc, 0, f"{unique}pump", "feeds", f"{unique}tank", 0.6),
+            fact_in(doc, 1, f"{unique}tank", "has", f"{unique}valve", 0.8),
+        ]
+    )
     by_entity = store.facts(entity=f"{unique}tank")
     assert [f.relation for f in by_entity] == ["has", "feeds"]  # highest confidence first
     assert [f.tail for f in store.facts(entity=unique, relation="HAS ")] == [f"{unique}valve"]
@@ -110,11 +130,18 @@ def test_fact_filters(store: FactStore, unique: str) -> None:
 
 def test_neighbourhood_hops(store: FactStore, unique: str) -> None:
     names = [f"{unique}n{i}" for i in range(4)]
-    doc = make_document(unique, [f"{names[0]} drives {names[1]}.", f"{names[1]} turns {names[2]}.",
-                                 f"{names[2]} moves {names[3]}."])
+    doc = make_document(
+        unique,
+        [f"{names[0]} drives {names[1]}.", f"{names[1]} turns {names[2]}.", f"{names[2]} moves {names[3]}."],
+    )
     store.write_document(doc)
-    store.write_facts([fact_in(doc, 0, names[0], "drives", names[1]), fact_in(doc, 1, names[1], "turns", names[2]),
-                       fact_in(doc, 2, names[2], "moves", names[3])])
+    store.write_facts(
+        [
+            fact_in(doc, 0, names[0], "drives", names[1]),
+            fact_in(doc, 1, names[1], "turns", names[2]),
+            fact_in(doc, 2, names[2], "moves", names[3]),
+        ]
+    )
     one = store.neighbourhood(names[0], hops=1)
     two = store.neighbourhood(names[0], hops=2)
     assert {f.relation for f in one} == {"drives"}
@@ -128,8 +155,12 @@ def test_delete_document_cleans_up(store: FactStore, unique: str) -> None:
     doc_b = make_document(unique + "b", [f"The {unique}leg is fixed to the {shared}."])
     for doc in (doc_a, doc_b):
         store.write_document(doc)
-    store.write_facts([fact_in(doc_a, 0, f"{unique}arm", "is fixed to", shared),
-                       fact_in(doc_b, 0, f"{unique}leg", "is fixed to", shared)])
+    store.write_facts(
+        [
+            fact_in(doc_a, 0, f"{unique}arm", "is fixed to", shared),
+            fact_in(doc_b, 0, f"{unique}leg", "is fixed to", shared),
+        ]
+    )
     before = store.stats()
     summary = store.delete_document(doc_a.id)
     assert (summary.sentences, summary.facts, summary.entities) == (1, 1, 1)  # the arm; the frame is shared
@@ -142,14 +173,22 @@ def test_delete_document_cleans_up(store: FactStore, unique: str) -> None:
         store.delete_document(doc_a.id)
 
 
-def test_batches_larger_than_one_transaction_chunk(store: FactStore, unique: str) -> None:
+def test_batches_larger_than_one_transaction_chunk(
+    store: FactStore, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kg import bolt
 
-    texts = [f"{unique}part{i} touches {unique}part{i + 1}." for i in range(bolt.FACT_BATCH + 7)]
+    monkeypatch.setattr(bolt, "FACT_BATCH", 40)
+    monkeypatch.setattr(bolt, "SENTENCE_BATCH", 30)
+    texts = [f"{unique}part{i} touches {unique}part{i + 1}." for i in range(97)]
     doc = make_document(unique, texts)
     assert store.write_document(doc) is WriteOutcome.NEW
-    facts = [fact_in(doc, i, f"{unique}part{i}", "touches", f"{unique}part{i + 1}") for i in range(len(texts))]
-    assert store.write_facts(facts) == len(texts)
+    assert len(store.sentences(doc.id)) == len(texts)
+    facts = [
+        fact_in(doc, i, f"{unique}part{i}", "touches", f"{unique}part{i + 1}") for i in range(len(texts))
+    ]
+    assert store.write_facts(facts[:50]) == 50
+    assert store.write_facts(facts) == len(texts) - 50  # the first 50 are not written twice
     assert len(store.facts(document_id=doc.id, limit=len(texts) + 10)) == len(texts)
     store.delete_document(doc.id)
     assert store.facts(document_id=doc.id) == []

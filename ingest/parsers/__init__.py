@@ -28,7 +28,7 @@ import codecs
 from pathlib import Path
 
 from ingest.errors import IngestError
-from ingest.parsers.base import SNIFF_BYTES, Parser, ParseResult, read_head
+from ingest.parsers.base import SNIFF_BYTES, Parser, ParseResult, check_content, read_head
 from ingest.parsers.jsonl import JsonlParser
 from ingest.parsers.log import LogParser
 from ingest.parsers.markdown import MarkdownParser
@@ -74,18 +74,17 @@ def parser_for(path: Path, *, jsonl_text_field: str = "text", kind: str | None =
     head = read_head(path)
     if UsptoParser.sniff(head):
         return UsptoParser()
+    if len(head) < SNIFF_BYTES or b"\x00" in head:
+        check_content(head, path)  # empty, binary or UTF-16: the same message whatever the suffix
     if cls is UsptoParser:
         raise IngestError(path, "XML file is not a USPTO patent document (no known patent root element)")
-    if not head.strip():
-        raise IngestError(path, "empty file")
-    nul = head.find(b"\x00")
-    if nul >= 0:
-        raise IngestError(path, f"binary file (NUL byte at offset {nul}), unsupported suffix")
     # Incremental decoding: a character cut off at the end of the sniffed head is not an error.
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     try:
-        decoder.decode(head.removeprefix(codecs.BOM_UTF8), final=len(head) < SNIFF_BYTES)
+        decoder.decode(head[bom:], final=len(head) < SNIFF_BYTES)
     except UnicodeDecodeError as exc:
-        reason = f"not UTF-8 text (invalid byte at offset {exc.start}) and unsupported suffix {suffix!r}"
+        what = f"suffix {suffix!r}" if suffix else "no suffix"
+        reason = f"not UTF-8 text (invalid byte at offset {exc.start + bom}) and unsupported {what}"
         raise IngestError(path, reason) from None
     return TextParser()
