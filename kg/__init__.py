@@ -13,12 +13,13 @@ from kg.config import StoreConfig
 from kg.embedded import EmbeddedServer
 from kg.errors import DocumentNotFound, StoreBusy, StoreError, StoreUnavailable
 from kg.store import FactStore
-from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
 
 __all__ = [
     "BoltFactStore",
     "DeleteSummary",
     "DocumentNotFound",
+    "Edge",
     "EmbeddedServer",
     "FactStore",
     "StoreBusy",

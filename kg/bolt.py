@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -20,7 +22,7 @@ from kg import schema
 from kg.errors import DocumentNotFound, StoreError, StoreUnavailable
 from kg.keys import display_name, entity_key, fact_id, relation_key
 from kg.store import FactStore
-from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
 
 SENTENCE_BATCH = 2000
 FACT_BATCH = 5000
@@ -65,6 +67,38 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+@dataclass
+class _Batch:
+    """One batch of facts as UNWIND rows, ready to send."""
+
+    rows: dict[str, list[Any]]  # fact id -> row (see the CREATE statement for the order)
+    names: dict[str, str]  # entity key -> display name
+    sentence_tags: dict[str, str]  # sentence id -> "extractor@version"
+
+    @classmethod
+    def prepare(cls, facts: list[ExtractedFact]) -> _Batch:
+        batch = cls({}, {}, {})
+        for f in facts:
+            tag = f"{f.extractor}@{f.extractor_version}"
+            fid = fact_id(f.sentence_id, f.head, f.relation, f.tail, f.head_span, f.tail_span, tag)
+            hk, tk = entity_key(f.head), entity_key(f.tail)
+            if not hk or not tk:
+                raise StoreError(
+                    f"fact {f.head!r} :: {f.relation!r} :: {f.tail!r} in sentence {f.sentence_id} "
+                    "has an empty head or tail"
+                )
+            batch.names.setdefault(hk, display_name(f.head))
+            batch.names.setdefault(tk, display_name(f.tail))
+            if batch.sentence_tags.setdefault(f.sentence_id, tag) != tag:
+                raise StoreError(f"one batch holds facts of sentence {f.sentence_id} from two extractors")
+            batch.rows[fid] = [
+                hk, tk, fid, f.relation, relation_key(f.relation), float(f.confidence), list(f.head_span),
+                list(f.tail_span), [i for s in f.relation_spans for i in s], f.extractor, f.extractor_version,
+                f.document_id, f.sentence_id,
+            ]  # fmt: skip
+        return batch
 
 
 class BoltFactStore(FactStore):
@@ -196,68 +230,56 @@ class BoltFactStore(FactStore):
 
     # -- facts -----------------------------------------------------------------------------------------
     def write_facts(self, facts: Iterable[ExtractedFact]) -> int:
+        # Preparing a batch (keys, ids) is Python work; overlap it with the server writing the previous one.
         written = 0
-        for chunk in _chunks(facts, FACT_BATCH):
-            written += self._write_fact_batch(chunk)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future[_Batch] | None = None
+            for chunk in _chunks(facts, FACT_BATCH):
+                ready, pending = pending, pool.submit(_Batch.prepare, chunk)
+                if ready is not None:
+                    written += self._write_batch(ready.result())
+            if pending is not None:
+                written += self._write_batch(pending.result())
         return written
 
-    def _write_fact_batch(self, facts: list[ExtractedFact]) -> int:
-        rows: dict[str, list[Any]] = {}
-        names: dict[str, str] = {}
-        for f in facts:
-            fid = fact_id(f.sentence_id, f.head, f.relation, f.tail, f.head_span, f.tail_span)
-            hk, tk = entity_key(f.head), entity_key(f.tail)
-            if not hk or not tk:
-                raise StoreError(
-                    f"fact {f.head!r} :: {f.relation!r} :: {f.tail!r} in sentence {f.sentence_id} "
-                    "has an empty head or tail"
-                )
-            names.setdefault(hk, display_name(f.head))
-            names.setdefault(tk, display_name(f.tail))
-            rows[fid] = [
-                hk,
-                tk,
-                fid,
-                f.relation,
-                relation_key(f.relation),
-                float(f.confidence),
-                list(f.head_span),
-                list(f.tail_span),
-                [i for s in f.relation_spans for i in s],
-                f.extractor,
-                f.extractor_version,
-                f.document_id,
-                f.sentence_id,
-            ]
-        sentence_ids = sorted({r[12] for r in rows.values()})
-
+    def _write_batch(self, batch: _Batch) -> int:
         def work(tx: neo4j.ManagedTransaction) -> int:
-            found = {
-                r["id"]
+            tags = {
+                r["id"]: r["tags"] or []
                 for r in tx.run(
-                    "UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) RETURN s.id AS id", ids=sentence_ids
+                    "UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) "
+                    "RETURN s.id AS id, s.extracted_by AS tags",
+                    ids=sorted(batch.sentence_tags),
                 )
             }
-            missing = [s for s in sentence_ids if s not in found]
+            missing = sorted(set(batch.sentence_tags) - set(tags))
             if missing:
                 raise StoreError(
                     f"facts refer to sentences the store does not hold: {', '.join(missing[:5])}"
                 )
-            # Anchored on the head entity: an unanchored relationship lookup scans every node on ArcadeDB.
-            existing = {
-                r["id"]
-                for r in tx.run(
-                    "UNWIND $rows AS r MATCH (:Entity {key: r[0]})-[f:FACT {id: r[1]}]->() RETURN f.id AS id",
-                    rows=[[row[0], fid] for fid, row in rows.items()],
-                )
-            }
-            new_rows = [row for fid, row in rows.items() if fid not in existing]
+            # Only sentences this extractor version already wrote to can hold one of these facts. The lookup
+            # is anchored on the head entity: an unanchored relationship lookup scans every node on ArcadeDB.
+            seen = {sid for sid, tag in batch.sentence_tags.items() if tag in tags[sid]}
+            recheck = [[row[0], fid] for fid, row in batch.rows.items() if row[12] in seen]
+            existing = (
+                {
+                    r["id"]
+                    for r in tx.run(
+                        "UNWIND $rows AS r MATCH (:Entity {key: r[0]})-[f:FACT {id: r[1]}]->() "
+                        "RETURN f.id AS id",
+                        rows=recheck,
+                    )
+                }
+                if recheck
+                else set()
+            )
+            new_rows = [row for fid, row in batch.rows.items() if fid not in existing]
             if not new_rows:
                 return 0
             keys = {k for row in new_rows for k in (row[0], row[1])}
             tx.run(
                 "UNWIND $rows AS r MERGE (e:Entity {key: r[0]}) ON CREATE SET e.name = r[1]",
-                rows=[[k, names[k]] for k in keys],
+                rows=[[k, batch.names[k]] for k in keys],
             ).consume()
             tx.run(
                 "UNWIND $rows AS r MATCH (h:Entity {key: r[0]}) MATCH (t:Entity {key: r[1]}) "
@@ -265,6 +287,10 @@ class BoltFactStore(FactStore):
                 "head_span: r[6], tail_span: r[7], relation_spans: r[8], extractor: r[9], "
                 "extractor_version: r[10], document_id: r[11], sentence_id: r[12]}]->(t)",
                 rows=new_rows,
+            ).consume()
+            fresh = [[sid, tags[sid] + [tag]] for sid, tag in batch.sentence_tags.items() if sid not in seen]
+            tx.run(
+                "UNWIND $rows AS r MATCH (s:Sentence {id: r[0]}) SET s.extracted_by = r[1]", rows=fresh
             ).consume()
             return len(new_rows)
 
@@ -302,27 +328,28 @@ class BoltFactStore(FactStore):
         )
         return [_fact_from_record(r) for r in self._read(query, **params)]
 
-    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[StoredFact]:
-        seen_facts: dict[str, StoredFact] = {}
+    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[Edge]:
+        edges: dict[str, Edge] = {}
         visited = {entity_key(entity)}
-        frontier = list(visited)
+        frontier = sorted(visited)
         for _ in range(hops):
-            if not frontier or len(seen_facts) >= limit:
+            if not frontier or len(edges) >= limit:
                 break
+            # Few fields on purpose: each returned property costs more on ArcadeDB than the traversal.
             rows = self._read(
-                "UNWIND $keys AS k MATCH (e:Entity {key: k})-[f:FACT]-(o:Entity) "
-                "WITH f, startNode(f) AS h, endNode(f) AS t LIMIT $limit "
-                f"RETURN {_FACT_FIELDS}",
+                "UNWIND $keys AS k MATCH (:Entity {key: k})-[f:FACT]-(:Entity) "
+                "RETURN f.id AS id, startNode(f).key AS h, f.relation_key AS r, endNode(f).key AS t, "
+                "f.confidence AS c",
                 keys=frontier,
-                limit=limit - len(seen_facts),
             )
-            nxt: set[str] = set()
-            for rec in rows:
-                seen_facts.setdefault(rec["id"], _fact_from_record(rec))
-                nxt.update((rec["head_key"], rec["tail_key"]))
-            frontier = sorted(nxt - visited)
-            visited |= nxt
-        return list(seen_facts.values())[:limit]
+            reached: set[str] = set()
+            for r in rows:
+                if r["id"] not in edges and len(edges) < limit:
+                    edges[r["id"]] = Edge(r["id"], r["h"], r["r"], r["t"], float(r["c"]))
+                reached.update((r["h"], r["t"]))
+            frontier = sorted(reached - visited)
+            visited |= reached
+        return list(edges.values())
 
     def stats(self) -> StoreStats:
         def count(query: str) -> int:

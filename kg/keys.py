@@ -60,16 +60,15 @@ def fact_id(
     tail: str,
     head_span: tuple[int, int],
     tail_span: tuple[int, int],
+    extractor: str = "",
 ) -> str:
-    """A stable id for a fact, so writing the same extraction twice stores it once."""
-    raw = "\x1f".join(
-        (
-            sentence_id,
-            entity_key(head),
-            relation_key(relation),
-            entity_key(tail),
-            f"{head_span[0]},{head_span[1]}",
-            f"{tail_span[0]},{tail_span[1]}",
-        )
-    )
+    """A stable id for a fact, so writing the same extraction twice stores it once.
+
+    ``extractor`` ("name@version") is part of it: two extractor versions stating the same fact keep
+    separate provenance.
+    """
+    raw = "\x1f".join((
+        sentence_id, entity_key(head), relation_key(relation), entity_key(tail),
+        f"{head_span[0]},{head_span[1]}", f"{tail_span[0]},{tail_span[1]}", extractor,
+    ))  # fmt: skip
     return hashlib.sha256(raw.encode()).hexdigest()[:20]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 from extract.types import ExtractedFact
 from ingest.types import Document, Sentence
-from kg.types import DeleteSummary, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
 
 
 class FactStore(abc.ABC):
@@ -67,8 +67,11 @@ class FactStore(abc.ABC):
         ``relation`` matches the normalised relation key exactly."""
 
     @abc.abstractmethod
-    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[StoredFact]:
-        """Facts within ``hops`` edges of the entity whose key equals ``entity_key(entity)``."""
+    def neighbourhood(self, entity: str, *, hops: int = 2, limit: int = 500) -> list[Edge]:
+        """Edges within ``hops`` of the entity whose key equals ``entity_key(entity)``, nearest first.
+
+        At most ``limit`` edges; facts with provenance are one :meth:`facts` call away.
+        """
 
     @abc.abstractmethod
     def sentences(self, document_id: str) -> list[Sentence]:

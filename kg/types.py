@@ -65,6 +65,21 @@ class StoredFact:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """A fact as a graph edge, without provenance: what subgraph retrieval needs, cheap to fetch.
+
+    ``head``/``tail`` are entity keys and ``relation`` is the relation key; ``id`` finds the full
+    :class:`StoredFact`.
+    """
+
+    id: str
+    head: str
+    relation: str
+    tail: str
+    confidence: float
+
+
+@dataclass(frozen=True)
 class DeleteSummary:
     document_id: str
     sentences: int

@@ -192,3 +192,18 @@ def test_batches_larger_than_one_transaction_chunk(
     assert len(store.facts(document_id=doc.id, limit=len(texts) + 10)) == len(texts)
     store.delete_document(doc.id)
     assert store.facts(document_id=doc.id) == []
+
+
+def test_facts_of_one_sentence_written_in_two_calls(store: FactStore, unique: str) -> None:
+    doc = make_document(unique, [f"The {unique}hub carries the {unique}rim and the {unique}tyre."])
+    store.write_document(doc)
+    first = fact_in(doc, 0, f"{unique}hub", "carries", f"{unique}rim")
+    second = fact_in(doc, 0, f"{unique}hub", "carries", f"{unique}tyre")
+    assert store.write_facts([first]) == 1
+    assert store.write_facts([first, second]) == 1  # the sentence was seen: only the new fact is written
+    assert store.write_facts([second, first]) == 0
+    assert len(store.facts(document_id=doc.id)) == 2
+    newer = dataclasses.replace(first, extractor_version="2")
+    assert store.write_facts([newer]) == 1  # another extractor version keeps its own provenance
+    assert store.write_facts([newer]) == 0
+    assert sorted(f.extractor_version for f in store.facts(document_id=doc.id)) == ["1", "1", "2"]
