@@ -23,6 +23,15 @@ from ingest.walk import iter_files
 from kg import EmbeddedServer, open_store
 from kg.store import FactStore
 
+
+def _settings_help() -> str:
+    lines = [
+        f"{'FACTLOOM_' + name.upper()}: {field.description} (default: {field.default})"
+        for name, field in Settings.model_fields.items()
+    ]
+    return "\n\n".join(lines)
+
+
 ENV_HELP = (
     "Configuration: FACTLOOM_* environment variables or factloom.toml (FACTLOOM_CONFIG names another "
     "file). Store: FACTLOOM_NEO4J_URI / FACTLOOM_NEO4J_USER / FACTLOOM_NEO4J_PASSWORD select a Neo4j 5 "
@@ -32,6 +41,8 @@ ENV_HELP = (
 
 cli = typer.Typer(
     help="Factloom: knowledge graphs of facts extracted by trained models, with provenance.\n\n" + ENV_HELP,
+    epilog="Settings (environment variable, or the lower-case name without prefix in factloom.toml):\n\n"
+    + _settings_help(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

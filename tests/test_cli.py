@@ -96,5 +96,15 @@ def test_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
 def test_help_explains_configuration() -> None:
     result = factloom({"PATH": "/usr/bin:/bin"}, "--help")
     assert result.returncode == 0
-    for name in ("FACTLOOM_NEO4J_URI", "FACTLOOM_DATA_DIR", "ingest", "stats", "facts", "delete", "store"):
+    for name in (
+        "FACTLOOM_NEO4J_URI",
+        "FACTLOOM_DATA_DIR",
+        "FACTLOOM_STORE_HEAP",
+        "FACTLOOM_JSONL_TEXT_FIELD",
+        "ingest",
+        "stats",
+        "facts",
+        "delete",
+        "store",
+    ):
         assert name in result.stdout

@@ -67,7 +67,7 @@ PATENTS = [
 @pytest.mark.parametrize(
     ("name", "title", "doc_type", "dtd", "number", "kind", "claims", "abstracts", "has_description"), PATENTS
 )
-def test_every_dtd_generation_parses(
+def test_uspto_every_dtd_generation_parses(
     name: str, title: str, doc_type: str, dtd: str, number: str, kind: str, claims: int, abstracts: int,
     has_description: bool,
 ) -> None:  # fmt: skip
