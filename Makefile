@@ -22,6 +22,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/factloom ingest samples/patents
 	$(BIN)/factloom stats
+	$(BIN)/factloom documents
 	$(BIN)/factloom facts --limit 10
 	@echo "The embedded store keeps running for queries (e.g. '$(BIN)/factloom stats --json'); '$(BIN)/factloom store stop' stops it."
 

@@ -173,22 +173,38 @@ def delete(document: Annotated[str, typer.Option(help="the document id to delete
     )
 
 
+@cli.command()
+def documents(
+    source: Annotated[str | None, typer.Option(help="only sources containing this text")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many documents")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
+) -> None:
+    """List stored documents: id (for `delete` and `sentences`), source, title, sentence count."""
+    with _store() as store:
+        found = store.documents(source=source, limit=limit)
+    if as_json:
+        for info in found:
+            print(json.dumps(info.as_json(), ensure_ascii=False))
+        return
+    table = Table("id", "source", "title", "sentences")
+    for info in found:
+        table.add_row(info.id, info.source, info.title[:60], str(info.sentences))
+    out.print(table)
+
+
 @cli.command(name="sentences")
 def list_sentences(
-    document: Annotated[str, typer.Option(help="document id")],
+    document: Annotated[str, typer.Option(help="document id (see `factloom documents`)")],
+    limit: Annotated[int | None, typer.Option(min=1, help="only the first N sentences")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show the sentences of a document with their sections and character offsets."""
+    """Show the sentences of a document with their sections and [start, end) offsets in the document."""
     with _store() as store:
-        found = store.sentences(document)
+        found = store.sentences(document)[:limit]
     for s in found:
         if as_json:
-            print(
-                json.dumps(
-                    {"id": s.id, "section": s.section, "start": s.start, "end": s.end, "text": s.text},
-                    ensure_ascii=False,
-                )
-            )
+            row = {"id": s.id, "section": s.section, "start": s.start, "end": s.end, "text": s.text}
+            print(json.dumps(row, ensure_ascii=False))
         else:
             out.print(f"[dim]{s.id} {s.section} [{s.start},{s.end})[/dim] {s.text}", highlight=False)
 

@@ -13,11 +13,12 @@ from kg.config import StoreConfig
 from kg.embedded import EmbeddedServer
 from kg.errors import DocumentNotFound, StoreBusy, StoreError, StoreUnavailable
 from kg.store import FactStore
-from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, DocumentInfo, Edge, StoredFact, StoreStats, WriteOutcome
 
 __all__ = [
     "BoltFactStore",
     "DeleteSummary",
+    "DocumentInfo",
     "DocumentNotFound",
     "Edge",
     "EmbeddedServer",

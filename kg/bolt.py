@@ -22,7 +22,7 @@ from kg import schema
 from kg.errors import DocumentNotFound, StoreError, StoreUnavailable
 from kg.keys import display_name, entity_key, fact_id, relation_key
 from kg.store import FactStore
-from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, DocumentInfo, Edge, StoredFact, StoreStats, WriteOutcome
 
 SENTENCE_BATCH = 2000
 FACT_BATCH = 5000
@@ -160,6 +160,16 @@ class BoltFactStore(FactStore):
     # -- documents -------------------------------------------------------------------------------------
     def has_document(self, document_id: str) -> bool:
         return bool(self._read("MATCH (d:Document {id: $id}) RETURN d.id AS id", id=document_id))
+
+    def documents(self, *, source: str | None = None, limit: int = 1000) -> list[DocumentInfo]:
+        where = "WHERE d.source CONTAINS $source " if source else ""
+        rows = self._read(
+            f"MATCH (d:Document) {where}RETURN d.id AS id, d.source AS source, d.title AS title, "
+            "d.kind AS kind, d.sentences AS sentences ORDER BY source, id LIMIT $limit",
+            source=source,
+            limit=int(limit),
+        )
+        return [DocumentInfo(**r) for r in rows]
 
     def write_document(self, document: Document) -> WriteOutcome:
         def work(tx: neo4j.ManagedTransaction) -> WriteOutcome:

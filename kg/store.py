@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 from extract.types import ExtractedFact
 from ingest.types import Document, Sentence
-from kg.types import DeleteSummary, Edge, StoredFact, StoreStats, WriteOutcome
+from kg.types import DeleteSummary, DocumentInfo, Edge, StoredFact, StoreStats, WriteOutcome
 
 
 class FactStore(abc.ABC):
@@ -38,6 +38,10 @@ class FactStore(abc.ABC):
 
     @abc.abstractmethod
     def has_document(self, document_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def documents(self, *, source: str | None = None, limit: int = 1000) -> list[DocumentInfo]:
+        """Stored documents ordered by source; ``source`` keeps those whose source contains it."""
 
     @abc.abstractmethod
     def delete_document(self, document_id: str) -> DeleteSummary:

@@ -65,6 +65,20 @@ class StoredFact:
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document, without its text."""
+
+    id: str
+    source: str
+    title: str
+    kind: str
+    sentences: int
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Edge:
     """A fact as a graph edge, without provenance: what subgraph retrieval needs, cheap to fetch.
 

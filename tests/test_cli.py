@@ -60,13 +60,19 @@ def test_sentences_facts_and_delete(store_env: dict[str, str], tmp_path: Path) -
     assert factloom(store_env, "ingest", str(text_file), "--no-progress").returncode == 0
     facts = factloom(store_env, "facts", "--entity", f"note {tmp_path.name}", "--json")
     assert facts.returncode == 0 and facts.stdout == ""  # no extractor has run yet
-    # find the document id through its sentences
     from ingest.walk import load
 
     [doc] = list(load(text_file))
+    listed_docs = factloom(store_env, "documents", "--source", tmp_path.name, "--json")
+    [info] = [json.loads(line) for line in listed_docs.stdout.splitlines()]
+    expected = {"id": doc.id, "source": str(text_file), "title": f"Note {tmp_path.name}", "kind": "markdown"}
+    assert info == {**expected, "sentences": len(doc.sentences)}
     listed = factloom(store_env, "sentences", "--document", doc.id, "--json")
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [r["text"] for r in rows] == [s.text for s in doc.sentences]
+    assert all(doc.text[r["start"] : r["end"]] == r["text"] for r in rows)
+    first = factloom(store_env, "sentences", "--document", doc.id, "--limit", "1", "--json")
+    assert len(first.stdout.splitlines()) == 1
     deleted = factloom(store_env, "delete", "--document", doc.id)
     assert deleted.returncode == 0 and f"deleted document {doc.id}" in deleted.stdout
     missing = factloom(store_env, "delete", "--document", doc.id)

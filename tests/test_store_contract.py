@@ -60,6 +60,20 @@ def test_document_roundtrip_and_unchanged(store: FactStore, unique: str) -> None
     assert (after.documents - before.documents, after.sentences - before.sentences) == (1, 2)
 
 
+def test_documents_listing(store: FactStore, unique: str) -> None:
+    doc = make_document(unique, ["One sentence.", "Two sentences."], source=f"mem://{unique}/a.txt")
+    store.write_document(doc)
+    [info] = store.documents(source=unique)
+    assert (info.id, info.source, info.title, info.kind, info.sentences) == (
+        doc.id,
+        doc.source,
+        unique,
+        "text",
+        2,
+    )
+    assert store.documents(source=f"{unique}-nothing") == []
+
+
 def test_changed_source_replaces_old_version(store: FactStore, unique: str) -> None:
     old = make_document(unique, [f"Old {unique} wheel turns the axle."], source=f"file://{unique}.txt")
     new = make_document(unique, [f"New {unique} wheel drives the belt."], source=f"file://{unique}.txt")
