@@ -1,0 +1,43 @@
+"""The ``LinkPredictor`` seam: a model that scores a query ``(entity, relation)`` against every entity.
+
+Relations ``0..R-1`` ask for tails; ``R..2R-1`` are their inverses and ask for heads, so one scorer serves
+both directions. ``MODELS`` maps the names used by ``factloom lp train --model`` to classes.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from retrieve.data import TripleDataset
+
+
+class LinkPredictor(nn.Module, abc.ABC):
+    """Base class: subclasses set ``name`` and implement :meth:`score` (and :meth:`from_config`)."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def score(self, queries: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B, num_entities)`` for queries ``(B, 2)`` of (entity id, relation id incl. inverses)."""
+
+    def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+        """Scores used for the training loss; a model whose input depends on the answer (the reader
+        removes the answer's edge from its context) overrides this."""
+        del answers
+        return self.score(queries)
+
+    @abc.abstractmethod
+    def hparams(self) -> dict[str, Any]:
+        """Constructor arguments, saved in the checkpoint."""
+
+    @classmethod
+    @abc.abstractmethod
+    def build(cls, data: TripleDataset, **hparams: Any) -> LinkPredictor:
+        """A fresh model for ``data`` (vocabulary sizes and, for the reader, its training graph)."""
+
+    def attach(self, data: TripleDataset) -> None:  # noqa: B027 - optional hook
+        """Give a loaded model the dataset it scores on (the reader needs the training graph)."""

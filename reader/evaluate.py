@@ -1,0 +1,113 @@
+"""Filtered link-prediction evaluation: ranks over all entities, both directions, ties averaged.
+
+A test triple ``(h, r, t)`` gives two queries: ``(h, r, ?)`` with answer ``t`` and ``(t, r⁻¹, ?)`` with answer
+``h`` (inverse relations have ids ``r + num_relations``). Other known answers of the same query (from train,
+valid and test) are removed before ranking ("filtered"). A tie is counted as the mean of the optimistic and
+the pessimistic rank, so a model that scores everything equal gets rank (N+1)/2, not 1.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from retrieve.data import TripleDataset
+
+Scorer = Callable[[torch.Tensor], torch.Tensor]
+"""Scores queries ``(B, 2)`` of (entity, relation-or-inverse) against every entity: ``(B, num_entities)``."""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    mrr: float
+    hits1: float
+    hits3: float
+    hits10: float
+    queries: int
+
+    def as_json(self) -> dict[str, float | int]:
+        d = asdict(self)
+        return {"mrr": d["mrr"], "hits@1": d["hits1"], "hits@3": d["hits3"], "hits@10": d["hits10"],
+                "queries": d["queries"]}  # fmt: skip
+
+
+def with_inverse(triples: np.ndarray, num_relations: int) -> np.ndarray:
+    """Queries and answers for both directions: rows ``(e, r or r + R, answer)``."""
+    inverse = np.stack([triples[:, 2], triples[:, 1] + num_relations, triples[:, 0]], axis=1)
+    return np.concatenate([triples, inverse], axis=0)
+
+
+def known_answers(data: TripleDataset) -> dict[tuple[int, int], np.ndarray]:
+    """Every true answer of every query over all splits (the filter)."""
+    answers: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for split in (data.train, data.valid, data.test):
+        for e, r, a in with_inverse(split, data.num_relations).tolist():
+            answers[(e, r)].append(a)
+    return {k: np.unique(v) for k, v in answers.items()}
+
+
+def filtered_ranks(scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]) -> torch.Tensor:
+    """Ranks (1-based, ties averaged) of ``answers`` in ``scores`` after removing other known answers.
+
+    Args:
+        scores: ``(B, N)`` scores, higher is better.
+        answers: ``(B,)`` the entity to rank per row.
+        filter_rows: per row, the known answers to remove (may include the answer itself, which is kept).
+
+    Example:
+        >>> s = torch.tensor([[0.9, 0.5, 0.5, 0.1]])
+        >>> filtered_ranks(s, torch.tensor([1]), [np.array([], dtype=int)]).tolist()  # tie with entity 2
+        [2.5]
+        >>> filtered_ranks(s, torch.tensor([1]), [np.array([0])]).tolist()  # entity 0 is filtered out
+        [1.5]
+    """
+    scores = scores.float().clone()
+    rows = torch.arange(scores.shape[0], device=scores.device)
+    target = scores[rows, answers].clone()
+    for i, known in enumerate(filter_rows):
+        if len(known):
+            scores[i, torch.as_tensor(known, device=scores.device)] = float("-inf")
+    scores[rows, answers] = target
+    higher = (scores > target[:, None]).sum(dim=1)
+    equal = (scores == target[:, None]).sum(dim=1) - 1  # other entities with the very same score
+    return 1.0 + higher.double() + equal.double() / 2.0
+
+
+def metrics_from_ranks(ranks: torch.Tensor) -> Metrics:
+    ranks = ranks.double()
+    return Metrics(
+        mrr=float((1.0 / ranks).mean()),
+        hits1=float((ranks <= 1).double().mean()),
+        hits3=float((ranks <= 3).double().mean()),
+        hits10=float((ranks <= 10).double().mean()),
+        queries=int(ranks.numel()),
+    )
+
+
+def sample_triples(triples: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """A seeded subset of ``limit`` triples (all of them when ``limit`` is None or large enough)."""
+    if limit is None or limit >= len(triples):
+        return triples
+    rng = np.random.default_rng(seed)
+    return triples[np.sort(rng.choice(len(triples), size=limit, replace=False))]
+
+
+@torch.no_grad()
+def evaluate(scorer: Scorer, data: TripleDataset, split: str = "test", *, limit: int | None = None,
+             seed: int = 0, batch_size: int = 256, device: str | torch.device = "cpu",
+             answers: dict[tuple[int, int], np.ndarray] | None = None) -> Metrics:
+    """Filtered MRR and Hits@1/3/10 over both directions of ``split`` (or a seeded subset of it)."""
+    answers = answers if answers is not None else known_answers(data)
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
+    ranks = []
+    for start in range(0, len(queries), batch_size):
+        chunk = queries[start : start + batch_size]
+        batch = torch.as_tensor(chunk[:, :2], device=device)
+        scores = scorer(batch)
+        filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
+        ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
+    return metrics_from_ranks(torch.cat(ranks) if ranks else torch.empty(0))

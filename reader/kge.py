@@ -1,0 +1,83 @@
+"""Embedding baselines, scored 1-vs-all: ComplEx and RotatE on ``torch_geometric.nn.kge`` parameters.
+
+PyG's models score given triples; link prediction needs a query against every entity at once, so
+:meth:`score` does the same algebra as their ``forward`` as one matrix product (ComplEx) or one batched
+distance (RotatE). ``tests/test_lp_models.py`` checks both against PyG's ``forward``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch_geometric.nn import kge
+
+from reader.base import LinkPredictor
+from retrieve.data import TripleDataset
+
+
+class ComplExModel(LinkPredictor):
+    """ComplEx (Trouillon et al., 2016): ``Re(<h, r, conj(t)>)``.
+
+    Args:
+        num_entities, num_relations: vocabulary sizes (relations without inverses).
+        dim: size of the real and of the imaginary part.
+        dropout: dropout on the query vector during training.
+    """
+
+    name = "complex"
+
+    def __init__(self, num_entities: int, num_relations: int, dim: int = 256, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.kge = kge.ComplEx(num_entities, 2 * num_relations, dim)
+        self.dropout = nn.Dropout(dropout)
+        self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "dropout": dropout}
+
+    @classmethod
+    def build(cls, data: TripleDataset, **hparams: Any) -> ComplExModel:
+        return cls(data.num_entities, data.num_relations, **hparams)
+
+    def hparams(self) -> dict[str, Any]:
+        return dict(self._hp)
+
+    def score(self, queries: torch.Tensor) -> torch.Tensor:
+        m = self.kge
+        h_re, h_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
+        r_re, r_im = m.rel_emb(queries[:, 1]), m.rel_emb_im(queries[:, 1])
+        q_re = self.dropout(h_re * r_re - h_im * r_im)
+        q_im = self.dropout(h_im * r_re + h_re * r_im)
+        return q_re @ m.node_emb.weight.T + q_im @ m.node_emb_im.weight.T
+
+
+class RotatEModel(LinkPredictor):
+    """RotatE (Sun et al., 2019): ``margin - ||h ∘ r - t||`` with ``r`` a rotation in the complex plane.
+
+    Args:
+        num_entities, num_relations: vocabulary sizes (relations without inverses).
+        dim: number of complex dimensions.
+        margin: the score offset (γ).
+    """
+
+    name = "rotate"
+
+    def __init__(self, num_entities: int, num_relations: int, dim: int = 256, margin: float = 9.0) -> None:
+        super().__init__()
+        self.kge = kge.RotatE(num_entities, 2 * num_relations, dim, margin=margin)
+        self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "margin": margin}
+
+    @classmethod
+    def build(cls, data: TripleDataset, **hparams: Any) -> RotatEModel:
+        return cls(data.num_entities, data.num_relations, **hparams)
+
+    def hparams(self) -> dict[str, Any]:
+        return dict(self._hp)
+
+    def score(self, queries: torch.Tensor) -> torch.Tensor:
+        m = self.kge
+        h_re, h_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
+        theta = m.rel_emb(queries[:, 1])
+        r_re, r_im = torch.cos(theta), torch.sin(theta)
+        q = torch.cat([r_re * h_re - r_im * h_im, r_re * h_im + r_im * h_re], dim=1)
+        tails = torch.cat([m.node_emb.weight, m.node_emb_im.weight], dim=1)
+        return m.margin - torch.cdist(q[None], tails[None])[0]

@@ -1,0 +1,8 @@
+"""Config string → link-predictor class (``factloom lp train --model NAME``)."""
+
+from __future__ import annotations
+
+from reader.base import LinkPredictor
+from reader.kge import ComplExModel, RotatEModel
+
+MODELS: dict[str, type[LinkPredictor]] = {cls.name: cls for cls in (ComplExModel, RotatEModel)}

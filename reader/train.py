@@ -1,0 +1,163 @@
+"""Training loop shared by every link predictor: 1-vs-all cross-entropy, a wall-clock budget, best-on-valid.
+
+Each training triple gives two queries (tail and head direction, see :mod:`reader.evaluate`); a batch of
+queries is scored against every entity and trained with softmax cross-entropy (label smoothing optional),
+the loss KG-R3 and 1vsAll KGE training use. Learning rate: linear warm-up, then linear decay to zero at the
+end of the run, where the end is whichever comes first of ``epochs`` and ``budget_minutes``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from reader.base import LinkPredictor
+from reader.evaluate import Metrics, evaluate, known_answers, with_inverse
+from reader.registry import MODELS
+from retrieve.data import TripleDataset
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; loadable from a JSON/TOML file (``--config``).
+
+    Args:
+        model: a key of :data:`reader.registry.MODELS` (``reader``, ``complex``, ``rotate``).
+        hparams: the model's constructor arguments (dimension, layers, retriever, ...).
+        epochs: upper bound on passes over the training queries.
+        budget_minutes: wall-clock bound on training (evaluation time excluded); ``None`` = no bound.
+        batch_size, lr, weight_decay, label_smoothing, warmup_steps: the optimisation.
+        optimizer: ``adam``, ``adamax`` (KG-R3) or ``adagrad``.
+        eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
+        seed: seeds shuffling and initialisation.
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        threads: CPU threads for torch (0 = torch's default).
+    """
+
+    model: str = "complex"
+    hparams: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 100
+    budget_minutes: float | None = None
+    batch_size: int = 512
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    warmup_steps: int = 0
+    eval_every_minutes: float = 5.0
+    eval_limit: int = 1000
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: LinkPredictor
+    history: list[dict[str, float]]
+    best_valid: Metrics | None
+    minutes: float
+    epochs: float
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _optimizer(config: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    kinds: dict[str, Callable[..., torch.optim.Optimizer]] = {
+        "adam": torch.optim.Adam, "adamax": torch.optim.Adamax, "adagrad": torch.optim.Adagrad,
+    }  # fmt: skip
+    if config.optimizer not in kinds:
+        raise ValueError(f"optimizer must be one of {', '.join(kinds)}, got {config.optimizer!r}")
+    return kinds[config.optimizer](params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResult:
+    """Train ``config.model`` on ``data.train``; returns the weights that scored best on valid."""
+    if config.model not in MODELS:
+        raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    model = MODELS[config.model].build(data, **config.hparams).to(device)
+    optimizer = _optimizer(config, model.parameters())
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    queries = with_inverse(data.train, data.num_relations)
+    steps_per_epoch = math.ceil(len(queries) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    budget_s = config.budget_minutes * 60 if config.budget_minutes else math.inf
+    answers = known_answers(data)
+    rng = np.random.default_rng(config.seed)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast(
+        "cpu", enabled=False)
+
+    history: list[dict[str, float]] = []
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
+    best_metrics: Metrics | None = None
+    trained_s, step, last_eval = 0.0, 0, 0.0
+
+    def progress() -> float:
+        return max(step / total_steps, trained_s / budget_s)
+
+    def validate() -> None:
+        nonlocal best, best_metrics, last_eval
+        model.eval()
+        with autocast:
+            m = evaluate(model.score, data, "valid", limit=config.eval_limit, seed=config.seed, device=device,
+                         answers=answers)
+        model.train()
+        history.append({"minutes": trained_s / 60, "epoch": step / steps_per_epoch, "valid_mrr": m.mrr})
+        log(f"  {trained_s / 60:6.1f} min  epoch {step / steps_per_epoch:6.2f}  valid MRR {m.mrr:.4f} "
+            f"(H@10 {m.hits10:.3f}, {m.queries} queries)")
+        if best is None or m.mrr > best[0]:
+            best = (m.mrr, copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()}))
+            best_metrics = m
+        last_eval = trained_s
+
+    model.train()
+    done = False
+    while not done:
+        order = rng.permutation(len(queries))
+        for start in range(0, len(order), config.batch_size):
+            tic = time.perf_counter()
+            batch = torch.as_tensor(queries[order[start : start + config.batch_size]], device=device)
+            warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * warm * max(0.0, 1.0 - progress())
+            with autocast:
+                scores = model.training_scores(batch[:, :2], batch[:, 2])
+            loss = loss_fn(scores.float(), batch[:, 2])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            trained_s += time.perf_counter() - tic
+            step += 1
+            if step % 100 == 0:
+                log(f"  step {step} loss {loss.item():.4f}")
+            if progress() >= 1.0:
+                done = True
+                break
+            if trained_s - last_eval >= config.eval_every_minutes * 60:
+                validate()
+    validate()
+    assert best is not None
+    model.load_state_dict(best[1])
+    model.eval()
+    return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch)
