@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.cli_lp import lp_cli
 from app.ingest_job import ingest_paths
 from app.settings import Settings, load_settings
 from ingest.errors import FactloomError
@@ -51,6 +52,8 @@ store_cli = typer.Typer(
     help="Run the embedded store server (ignored when FACTLOOM_NEO4J_URI is set).", no_args_is_help=True
 )
 cli.add_typer(store_cli, name="store")
+
+cli.add_typer(lp_cli, name="lp")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -361,6 +361,22 @@ class BoltFactStore(FactStore):
             visited |= reached
         return list(edges.values())
 
+    def iter_edges(self) -> Iterator[Edge]:
+        query = (
+            "MATCH (h:Entity)-[f:FACT]->(t:Entity) RETURN f.id AS id, h.key AS h, f.relation_key AS r, "
+            "t.key AS t, f.confidence AS c"
+        )
+        try:
+            with self._driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                for r in session.run(query):
+                    yield Edge(r["id"], r["h"], r["r"], r["t"], float(r["c"]))
+        except ServiceUnavailable as exc:
+            raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"query failed: {exc.message}") from exc
+
     def stats(self) -> StoreStats:
         def count(query: str) -> int:
             return int(self._read(query)[0]["n"])

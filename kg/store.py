@@ -78,6 +78,10 @@ class FactStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def iter_edges(self) -> Iterator[Edge]:
+        """Every fact as an :class:`Edge` (entity and relation keys), streamed: the link-prediction graph."""
+
+    @abc.abstractmethod
     def sentences(self, document_id: str) -> list[Sentence]:
         """The sentences of a document, in order."""
 

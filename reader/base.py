@@ -7,8 +7,10 @@ both directions. ``MODELS`` maps the names used by ``factloom lp train --model``
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -39,5 +41,13 @@ class LinkPredictor(nn.Module, abc.ABC):
     def build(cls, data: TripleDataset, **hparams: Any) -> LinkPredictor:
         """A fresh model for ``data`` (vocabulary sizes and, for the reader, its training graph)."""
 
-    def attach(self, data: TripleDataset) -> None:  # noqa: B027 - optional hook
+    def attach(self, data: TripleDataset) -> None:
         """Give a loaded model the dataset it scores on (the reader needs the training graph)."""
+
+    def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
+        """Precompute whatever scoring ``queries (n, 2)`` needs (the reader retrieves their subgraphs)."""
+
+    def evidence(self, entity: int, relation: int) -> np.ndarray | None:
+        """Edges ``(k, 3)`` of global (head, relation, tail) ids the model reads for this query, if any."""
+        del entity, relation
+        return None

@@ -23,8 +23,14 @@ class CheckpointError(FactloomError):
     """A checkpoint folder is missing, incomplete, or belongs to another dataset."""
 
 
-def save(model: LinkPredictor, data: TripleDataset, directory: Path, *, extra: dict[str, Any] | None = None,
-         half: bool = False) -> None:
+def save(
+    model: LinkPredictor,
+    data: TripleDataset,
+    directory: Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    half: bool = False,
+) -> None:
     """Write ``model`` to ``directory`` (created). ``half`` stores floating-point weights as fp16."""
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
@@ -58,8 +64,10 @@ def load(directory: Path, data: TripleDataset, *, device: str | torch.device = "
             raise CheckpointError(f"{path}: missing")
     vocab = json.loads(vocab_path.read_text())
     if vocab["entities"] != data.entities or vocab["relations"] != data.relations:
-        raise CheckpointError(f"{directory} was trained on dataset {vocab.get('dataset')!r}, whose entities or "
-                              f"relations differ from {data.name!r}")
+        raise CheckpointError(
+            f"{directory} was trained on dataset {vocab.get('dataset')!r}, whose entities or "
+            f"relations differ from {data.name!r}"
+        )
     if config["model"] not in MODELS:
         raise CheckpointError(f"{directory}: unknown model {config['model']!r}")
     model = MODELS[config["model"]](**config["hparams"])

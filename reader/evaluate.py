@@ -50,7 +50,9 @@ def known_answers(data: TripleDataset) -> dict[tuple[int, int], np.ndarray]:
     return {k: np.unique(v) for k, v in answers.items()}
 
 
-def filtered_ranks(scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]) -> torch.Tensor:
+def filtered_ranks(
+    scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]
+) -> torch.Tensor:
     """Ranks (1-based, ties averaged) of ``answers`` in ``scores`` after removing other known answers.
 
     Args:
@@ -97,9 +99,17 @@ def sample_triples(triples: np.ndarray, limit: int | None, seed: int) -> np.ndar
 
 
 @torch.no_grad()
-def evaluate(scorer: Scorer, data: TripleDataset, split: str = "test", *, limit: int | None = None,
-             seed: int = 0, batch_size: int = 256, device: str | torch.device = "cpu",
-             answers: dict[tuple[int, int], np.ndarray] | None = None) -> Metrics:
+def evaluate(
+    scorer: Scorer,
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> Metrics:
     """Filtered MRR and Hits@1/3/10 over both directions of ``split`` (or a seeded subset of it)."""
     answers = answers if answers is not None else known_answers(data)
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)

@@ -32,7 +32,12 @@ class ComplExModel(LinkPredictor):
         super().__init__()
         self.kge = kge.ComplEx(num_entities, 2 * num_relations, dim)
         self.dropout = nn.Dropout(dropout)
-        self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "dropout": dropout}
+        self._hp = {
+            "num_entities": num_entities,
+            "num_relations": num_relations,
+            "dim": dim,
+            "dropout": dropout,
+        }
 
     @classmethod
     def build(cls, data: TripleDataset, **hparams: Any) -> ComplExModel:
@@ -64,7 +69,12 @@ class RotatEModel(LinkPredictor):
     def __init__(self, num_entities: int, num_relations: int, dim: int = 256, margin: float = 9.0) -> None:
         super().__init__()
         self.kge = kge.RotatE(num_entities, 2 * num_relations, dim, margin=margin)
-        self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "margin": margin}
+        self._hp = {
+            "num_entities": num_entities,
+            "num_relations": num_relations,
+            "dim": dim,
+            "margin": margin,
+        }
 
     @classmethod
     def build(cls, data: TripleDataset, **hparams: Any) -> RotatEModel:

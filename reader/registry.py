@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reader.base import LinkPredictor
+from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 
-MODELS: dict[str, type[LinkPredictor]] = {cls.name: cls for cls in (ComplExModel, RotatEModel)}
+MODELS: dict[str, type[LinkPredictor]] = {cls.name: cls for cls in (GraphReader, ComplExModel, RotatEModel)}

@@ -98,13 +98,22 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     optimizer = _optimizer(config, model.parameters())
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     queries = with_inverse(data.train, data.num_relations)
+    every = np.concatenate(
+        [with_inverse(data.split(s), data.num_relations)[:, :2] for s in ("train", "valid", "test")]
+    )
+    tic = time.perf_counter()
+    model.prepare(every, log)
+    log(f"  prepared {len(np.unique(every, axis=0))} queries in {time.perf_counter() - tic:.1f} s")
     steps_per_epoch = math.ceil(len(queries) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     budget_s = config.budget_minutes * 60 if config.budget_minutes else math.inf
     answers = known_answers(data)
     rng = np.random.default_rng(config.seed)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast(
-        "cpu", enabled=False)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cuda"
+        else torch.autocast("cpu", enabled=False)
+    )
 
     history: list[dict[str, float]] = []
     best: tuple[float, dict[str, torch.Tensor]] | None = None
@@ -118,12 +127,21 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         nonlocal best, best_metrics, last_eval
         model.eval()
         with autocast:
-            m = evaluate(model.score, data, "valid", limit=config.eval_limit, seed=config.seed, device=device,
-                         answers=answers)
+            m = evaluate(
+                model.score,
+                data,
+                "valid",
+                limit=config.eval_limit,
+                seed=config.seed,
+                device=device,
+                answers=answers,
+            )
         model.train()
         history.append({"minutes": trained_s / 60, "epoch": step / steps_per_epoch, "valid_mrr": m.mrr})
-        log(f"  {trained_s / 60:6.1f} min  epoch {step / steps_per_epoch:6.2f}  valid MRR {m.mrr:.4f} "
-            f"(H@10 {m.hits10:.3f}, {m.queries} queries)")
+        log(
+            f"  {trained_s / 60:6.1f} min  epoch {step / steps_per_epoch:6.2f}  valid MRR {m.mrr:.4f} "
+            f"(H@10 {m.hits10:.3f}, {m.queries} queries)"
+        )
         if best is None or m.mrr > best[0]:
             best = (m.mrr, copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()}))
             best_metrics = m

@@ -67,7 +67,7 @@ class TripleDataset:
         digest = hashlib.sha256()
         for part in (self.train, self.valid, self.test):
             digest.update(np.ascontiguousarray(part).tobytes())
-        digest.update("\x1f".join(self.entities + ["|"] + self.relations).encode())
+        digest.update("\x1f".join([*self.entities, "|", *self.relations]).encode())
         return digest.hexdigest()[:16]
 
     def entity_label(self, index: int) -> str:
@@ -126,7 +126,9 @@ def load_split_dir(directory: Path) -> TripleDataset:
                     continue
                 parts = line.split("\t")
                 if len(parts) != 3 or not all(p.strip() for p in parts):
-                    raise DatasetError(f"{path}:{lineno}: expected head<TAB>relation<TAB>tail, got {line[:80]!r}")
+                    raise DatasetError(
+                        f"{path}:{lineno}: expected head<TAB>relation<TAB>tail, got {line[:80]!r}"
+                    )
                 rows.append((parts[0].strip(), parts[1].strip(), parts[2].strip()))
         splits[split] = rows
     data = from_string_triples(splits, name=directory.name)

@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from ingest.parsers import PARSERS
+from reader.registry import MODELS
+from retrieve.retrievers import RETRIEVERS
 
-REGISTRIES: dict[str, dict[str, type]] = {"ingest.parsers.PARSERS": PARSERS}
+REGISTRIES: dict[str, dict[str, type]] = {
+    "ingest.parsers.PARSERS": PARSERS,
+    "retrieve.retrievers.RETRIEVERS": RETRIEVERS,
+    "reader.registry.MODELS": MODELS,
+}
 
 
 def _test_names() -> set[str]:

@@ -221,3 +221,17 @@ def test_facts_of_one_sentence_written_in_two_calls(store: FactStore, unique: st
     assert store.write_facts([newer]) == 1  # another extractor version keeps its own provenance
     assert store.write_facts([newer]) == 0
     assert sorted(f.extractor_version for f in store.facts(document_id=doc.id)) == ["1", "1", "2"]
+
+
+def test_iter_edges_streams_every_fact(store: FactStore, unique: str) -> None:
+    doc = make_document(
+        unique, [f"The {unique}lid covers the {unique}cup.", f"The {unique}cup holds {unique}tea."]
+    )
+    store.write_document(doc)
+    store.write_facts([fact_in(doc, 0, f"{unique}lid", "covers", f"{unique}cup", 0.7),
+                       fact_in(doc, 1, f"{unique}cup", "holds", f"{unique}tea", 0.6)])  # fmt: skip
+    mine = {(e.head, e.relation, e.tail, e.confidence) for e in store.iter_edges() if unique in e.head}
+    assert mine == {
+        (f"{unique}lid", "covers", f"{unique}cup", 0.7),
+        (f"{unique}cup", "holds", f"{unique}tea", 0.6),
+    }

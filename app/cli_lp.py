@@ -1,0 +1,133 @@
+"""``factloom lp``: link prediction on a benchmark split directory or on the user's own graph (the store)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.errors import ConfigError
+from retrieve.data import TripleDataset, load_split_dir
+
+lp_cli = typer.Typer(
+    help="Link prediction: train, evaluate (filtered MRR, Hits@k), predict missing facts.",
+    no_args_is_help=True,
+)
+
+DatasetDir = Annotated[Path | None, typer.Option(help="a train/valid/test.txt split directory")]
+FromStore = Annotated[
+    bool, typer.Option("--from-store", help="use the facts in the store (seeded 80/10/10 split)")
+]
+SplitSeed = Annotated[int, typer.Option(help="seed of the store split")]
+
+
+def _dataset(dataset_dir: Path | None, from_store: bool, split_seed: int) -> TripleDataset:
+    if (dataset_dir is None) == (not from_store):
+        raise ConfigError("give exactly one of --dataset-dir DIR and --from-store")
+    if dataset_dir is not None:
+        return load_split_dir(dataset_dir)
+    from app.cli import _store
+    from retrieve.store_data import store_dataset
+
+    with _store() as store:
+        return store_dataset(store, seed=split_seed)
+
+
+def _default_store_checkpoint() -> Path:
+    from app.cli import _settings
+
+    return Path(_settings().data_dir) / "lp" / "store-model"
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@lp_cli.command("train")
+def train_cmd(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="checkpoint folder to write (default for --from-store: DATA_DIR/lp/store-model)"),
+    ] = None,
+    dataset_dir: DatasetDir = None,
+    from_store: FromStore = False,
+    model: Annotated[str, typer.Option(help="reader | complex | rotate")] = "reader",
+    budget_minutes: Annotated[float | None, typer.Option(help="wall-clock training budget")] = None,
+    epochs: Annotated[int | None, typer.Option(help="upper bound on epochs")] = None,
+    config: Annotated[Path | None, typer.Option(help="JSON/TOML training config (may name a preset)")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
+    seed: Annotated[int | None, typer.Option(help="training seed")] = None,
+    split_seed: SplitSeed = 0,
+) -> None:
+    """Train a link predictor and save it (weights, config, vocabulary, metrics.json)."""
+    from app import lp  # torch loads here, not on every factloom command
+
+    data = _dataset(dataset_dir, from_store, split_seed)
+    overrides = {"budget_minutes": budget_minutes, "epochs": epochs, "device": device, "seed": seed}
+    cfg = lp.build_config(model, config_file=config, overrides=overrides)
+    target = out or (_default_store_checkpoint() if from_store else None)
+    if target is None:
+        raise ConfigError("--out is required with --dataset-dir")
+    summary = lp.train_to(data, cfg, target, _err)
+    keys = ("valid", "minutes", "epochs")
+    typer.echo(json.dumps({"checkpoint": str(target), **{k: summary[k] for k in keys}}))
+
+
+@lp_cli.command("eval")
+def eval_cmd(
+    checkpoint: Annotated[Path | None, typer.Option(help="checkpoint folder")] = None,
+    dataset_dir: DatasetDir = None,
+    from_store: FromStore = False,
+    split: Annotated[str, typer.Option(help="test | valid")] = "test",
+    limit: Annotated[int | None, typer.Option(help="a seeded subset of this many triples")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the subset")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    split_seed: SplitSeed = 0,
+) -> None:
+    """Filtered ranking over all entities, head and tail directions averaged, ties = mean rank."""
+    from app import lp
+
+    data = _dataset(dataset_dir, from_store, split_seed)
+    target = checkpoint or (_default_store_checkpoint() if from_store else None)
+    if target is None:
+        raise ConfigError("--checkpoint is required with --dataset-dir")
+    metrics = lp.evaluate_checkpoint(data, target, split=split, limit=limit, seed=seed, device=device)
+    if as_json:
+        typer.echo(json.dumps(metrics.as_json()))
+    else:
+        m = metrics
+        typer.echo(
+            f"{split}: MRR {m.mrr:.4f}  H@1 {m.hits1:.4f}  H@3 {m.hits3:.4f}  H@10 {m.hits10:.4f}  "
+            f"({m.queries} queries)"
+        )
+
+
+@lp_cli.command("predict")
+def predict_cmd(
+    head: Annotated[str, typer.Option(help="head entity text")],
+    relation: Annotated[str, typer.Option(help="relation text")],
+    top_k: Annotated[int, typer.Option(min=1, help="how many tails")] = 10,
+    checkpoint: Annotated[Path | None, typer.Option(help="checkpoint (default: the store model)")] = None,
+    dataset_dir: DatasetDir = None,
+    split_seed: SplitSeed = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Rank tails for HEAD :: RELATION :: ? (known facts left out), with the subgraph read as evidence."""
+    from app import lp
+
+    data = _dataset(dataset_dir, dataset_dir is None, split_seed)
+    target = checkpoint or _default_store_checkpoint()
+    ranked, evidence = lp.predict(data, target, head, relation, top_k)
+    if as_json:
+        typer.echo(json.dumps({"head": head, "relation": relation,
+                               "predictions": [p.__dict__ for p in ranked],
+                               "evidence": [list(t) for t in evidence]}))  # fmt: skip
+        return
+    for p in ranked:
+        typer.echo(f"{p.rank:3d}. {p.tail}  ({p.score:.3f})")
+    typer.echo("evidence:")
+    for h, r, t in evidence:
+        typer.echo(f"  {h} :: {r} :: {t}")

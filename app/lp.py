@@ -1,0 +1,135 @@
+"""Link-prediction jobs behind ``factloom lp``: train, evaluate, predict (split directory or the store)."""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from app.errors import ConfigError
+from kg.keys import entity_key, relation_key
+from reader import checkpoint
+from reader.evaluate import Metrics, evaluate
+from reader.presets import PRESETS
+from reader.train import TrainConfig, resolve_device, train
+from retrieve.data import TripleDataset
+
+
+def build_config(
+    model: str, *, config_file: Path | None = None, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
+    """Preset of ``model`` < ``config_file`` (JSON or TOML; may name ``"preset"``) < ``overrides``."""
+    values: dict[str, Any] = {}
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            text = config_file.read_text()
+            file_values = tomllib.loads(text) if config_file.suffix == ".toml" else json.loads(text)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{config_file}: cannot read training config: {exc}") from exc
+    preset = file_values.pop("preset", model)
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values.update(PRESETS[preset])
+    values.setdefault("model", model)
+    hparams = {**values.get("hparams", {}), **file_values.pop("hparams", {})}
+    values.update(file_values)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values["hparams"] = hparams
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{config_file or 'training config'}: unknown setting(s) {', '.join(unknown)}")
+    return TrainConfig(**values)
+
+
+def train_to(
+    data: TripleDataset, config: TrainConfig, out: Path, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Train and save a checkpoint folder with ``metrics.json``; returns that summary."""
+    device = resolve_device(config.device)
+    log(
+        f"training {config.model} on {data.name} ({data.num_entities} entities, "
+        f"{data.num_relations} relations, "
+        f"{len(data.train)} train triples) on {device}"
+    )
+    result = train(data, config, log=log)
+    summary = {"model": config.model, "dataset": data.name, "minutes": round(result.minutes, 2),
+               "epochs": round(result.epochs, 3), "device": str(device),
+               "device_name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
+               "valid": result.best_valid.as_json() if result.best_valid else None,
+               "history": result.history, "config": config.as_json(),
+               "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+    checkpoint.save(result.model, data, out, extra={"train": config.as_json()})
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def evaluate_checkpoint(
+    data: TripleDataset,
+    directory: Path,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    log: Callable[[str], None] | None = None,
+) -> Metrics:
+    dev = resolve_device(device)
+    model = checkpoint.load(directory, data, device=dev)
+    from reader.evaluate import sample_triples, with_inverse
+
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
+    model.prepare(queries, log)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        return evaluate(model.score, data, split, limit=limit, seed=seed, device=dev)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    tail: str
+    score: float
+    rank: int
+
+
+def predict(
+    data: TripleDataset, directory: Path, head: str, relation: str, top_k: int = 10
+) -> tuple[list[Prediction], list[tuple[str, str, str]]]:
+    """Ranked tails for ``head :: relation :: ?`` and the subgraph the model read, as readable triples.
+
+    Raises:
+        ConfigError: the head or relation is not in the graph the model was trained on.
+    """
+    model = checkpoint.load(directory, data)
+    entity_ids = {e: i for i, e in enumerate(data.entities)}
+    relation_ids = {r: i for i, r in enumerate(data.relations)}
+    e, r = entity_ids.get(entity_key(head)), relation_ids.get(relation_key(relation))
+    if e is None:
+        raise ConfigError(f"unknown entity {head!r} (key {entity_key(head)!r}) in the trained graph")
+    if r is None:
+        close = [x for x in data.relations if relation_key(relation) in x][:5]
+        raise ConfigError(
+            f"unknown relation {relation!r}; e.g. {', '.join(close) or ', '.join(data.relations[:5])}"
+        )
+    query = torch.tensor([[e, r]])
+    model.prepare(query.numpy())
+    with torch.no_grad():
+        scores = model.score(query)[0]
+    known = {t for h, rr, t in data.train.tolist() if h == e and rr == r}
+    order = torch.argsort(scores, descending=True).tolist()
+    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1) for n, i in enumerate(
+        [i for i in order if i not in known and i != e][:top_k])]  # fmt: skip
+    evidence = model.evidence(e, r)
+    if evidence is None:  # embedding models read no subgraph: show the head's own facts
+        evidence = data.train[(data.train[:, 0] == e) | (data.train[:, 2] == e)][:20]
+    triples = [
+        (data.entity_label(h), data.relation_label(rr), data.entity_label(t))
+        for h, rr, t in evidence.tolist()
+    ]
+    return ranked, triples

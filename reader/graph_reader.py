@@ -1,0 +1,182 @@
+"""The retrieve-and-read link predictor (after KG-R3, Pahuja et al., CIKM 2023; written from the paper).
+
+For a query ``(e, r)`` a retriever (:mod:`retrieve.retrievers`) picks a subgraph around ``e``. Its context
+sequence is one token per entity (query entity first, marked by a learned "query" type embedding; no
+positional embeddings) and one token per edge holding its relation. The context encoder's attention follows
+the graph: entity↔entity, edge↔edge, and each edge ↔ its two endpoint entities. The query ``[CLS, e, r]``
+then passes through decoder layers that self-attend and cross-attend to the encoded context. The score of
+every entity is ``Linear([CLS ; encoded query entity]) · E`` with ``E`` the (tied) entity embedding table.
+
+The training target's own edge is removed from its context (see :meth:`training_scores`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from reader.base import LinkPredictor
+from retrieve.cache import Batch, SubgraphCache
+from retrieve.data import TripleDataset
+from retrieve.graph import GraphIndex
+from retrieve.retrievers import RETRIEVERS, SubgraphRetriever
+
+ENTITY, EDGE, QUERY_ENTITY = 0, 1, 2
+
+
+def graph_attention_mask(batch: Batch) -> np.ndarray:
+    """Boolean ``(B, K+M, K+M)`` mask, ``True`` where attention is allowed (padding rows see themselves).
+
+    Example: one query with entities {0, 1, 2} and one edge 0→1 gives entity↔entity everywhere, the edge
+    token ↔ entities 0 and 1, and nothing between the edge and entity 2.
+    """
+    b, k = batch.entity_mask.shape
+    m = batch.edge_mask.shape[1]
+    mask = np.zeros((b, k + m, k + m), dtype=bool)
+    ent, edge = batch.entity_mask, batch.edge_mask
+    mask[:, :k, :k] = ent[:, :, None] & ent[:, None, :]
+    mask[:, k:, k:] = edge[:, :, None] & edge[:, None, :]
+    rows = np.arange(b)[:, None]
+    cols = k + np.arange(m)[None, :]
+    for ends in (batch.edge_src, batch.edge_dst):
+        valid = edge
+        mask[rows.repeat(m, 1)[valid], cols.repeat(b, 0)[valid], ends[valid]] = True
+        mask[rows.repeat(m, 1)[valid], ends[valid], cols.repeat(b, 0)[valid]] = True
+    idx = np.arange(k + m)
+    mask[:, idx, idx] = True  # every token (padding included) may attend to itself: no empty softmax rows
+    return mask
+
+
+class GraphReader(LinkPredictor):
+    """Args:
+    num_entities, num_relations: vocabulary sizes (relations without inverses).
+    dim, heads, ffn: transformer width, attention heads, feed-forward width.
+    context_layers, query_layers: encoder layers over the subgraph; decoder layers for the query.
+    dropout: dropout in the layers and on the output query vector.
+    retriever: a key of ``RETRIEVERS``; retriever_args: its keyword arguments (``max_edges``, ...).
+    """
+
+    name = "reader"
+
+    def __init__(
+        self,
+        num_entities: int,
+        num_relations: int,
+        dim: int = 128,
+        heads: int = 4,
+        ffn: int = 512,
+        context_layers: int = 2,
+        query_layers: int = 2,
+        dropout: float = 0.1,
+        retriever: str = "relation",
+        retriever_args: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "heads": heads,
+                    "ffn": ffn, "context_layers": context_layers, "query_layers": query_layers,
+                    "dropout": dropout, "retriever": retriever,
+                    "retriever_args": dict(retriever_args or {"max_edges": 32})}  # fmt: skip
+        self.heads = heads
+        self.entity = nn.Embedding(num_entities, dim)
+        self.relation = nn.Embedding(2 * num_relations, dim)
+        self.token_type = nn.Embedding(3, dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.norm_in = nn.LayerNorm(dim)
+        self.context = nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True),
+            context_layers,
+            enable_nested_tensor=False,
+        )
+        self.query = nn.TransformerDecoder(
+            nn.TransformerDecoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True),
+            query_layers,
+        )
+        self.out = nn.Sequential(nn.LayerNorm(2 * dim), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.bias = nn.Parameter(torch.zeros(num_entities))
+        nn.init.normal_(self.entity.weight, std=dim**-0.5)
+        nn.init.normal_(self.relation.weight, std=dim**-0.5)
+        nn.init.normal_(self.cls, std=dim**-0.5)
+        self.cache: SubgraphCache | None = None
+        self.retriever_impl: SubgraphRetriever | None = None
+        self._edge_ids: dict[tuple[int, int, int], int] = {}
+
+    # -- data --------------------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, data: TripleDataset, **hparams: Any) -> GraphReader:
+        model = cls(data.num_entities, data.num_relations, **hparams)
+        model.attach(data)
+        return model
+
+    def hparams(self) -> dict[str, Any]:
+        return dict(self._hp)
+
+    def attach(self, data: TripleDataset, cache: SubgraphCache | None = None) -> None:
+        graph = GraphIndex.build(data.train, data.num_entities, data.num_relations)
+        self.retriever_impl = RETRIEVERS[self._hp["retriever"]](graph, **self._hp["retriever_args"])
+        self.cache = cache
+        r = data.num_relations
+        self._edge_ids = {}
+        for i, (h, rel, t) in enumerate(data.train.tolist()):
+            self._edge_ids[(h, rel, t)] = i
+            self._edge_ids[(t, rel + r, h)] = i
+
+    def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
+        """Retrieve (once) the subgraphs of any of ``queries`` not yet cached."""
+        assert self.retriever_impl is not None, "attach() the dataset first"
+        todo = queries if self.cache is None else self.cache.missing(queries)
+        if not len(todo):
+            return
+        progress = (lambda done, total: log(f"  retrieved {done}/{total} subgraphs")) if log else None
+        built = SubgraphCache.build(self.retriever_impl, todo, progress)
+        self.cache = built if self.cache is None else self.cache.merged(built)
+
+    def evidence(self, entity: int, relation: int) -> np.ndarray | None:
+        assert self.retriever_impl is not None, "attach() the dataset first"
+        sub = self.retriever_impl.retrieve(entity, relation)
+        edges = sub.edges[: self.retriever_impl.max_edges]
+        heads, rels, tails = sub.entities[edges[:, 0]], edges[:, 1], sub.entities[edges[:, 2]]
+        r = self._hp["num_relations"]
+        forward = rels < r  # show every edge in its stored direction
+        return np.stack([np.where(forward, heads, tails), rels % r, np.where(forward, tails, heads)], axis=1)
+
+    # -- model -------------------------------------------------------------------------------------------
+    def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
+        q_np = queries.detach().cpu().numpy()
+        self.prepare(q_np)
+        assert self.cache is not None
+        batch = self.cache.batch(q_np, exclude)
+        dev = queries.device
+        ents = torch.as_tensor(batch.entities, device=dev)
+        ent_tok = self.entity(ents) + self.token_type.weight[ENTITY]
+        ent_tok[:, 0] = ent_tok[:, 0] - self.token_type.weight[ENTITY] + self.token_type.weight[QUERY_ENTITY]
+        edge_tok = self.relation(torch.as_tensor(batch.edge_rel, device=dev)) + self.token_type.weight[EDGE]
+        tokens = self.norm_in(torch.cat([ent_tok, edge_tok], dim=1))
+        allowed = torch.as_tensor(graph_attention_mask(batch), device=dev)
+        attn_mask = ~allowed.repeat_interleave(self.heads, dim=0)  # True = blocked
+        pad = ~torch.as_tensor(np.concatenate([batch.entity_mask, batch.edge_mask], axis=1), device=dev)
+        context = self.context(tokens, mask=attn_mask)
+        query = torch.cat(
+            [
+                self.cls.expand(len(queries), -1, -1),
+                self.entity(queries[:, 0])[:, None],
+                self.relation(queries[:, 1])[:, None],
+            ],
+            dim=1,
+        )
+        decoded = self.query(query, context, memory_key_padding_mask=pad)
+        return self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
+
+    def _scores(self, vec: torch.Tensor) -> torch.Tensor:
+        return vec @ self.entity.weight.T + self.bias
+
+    def score(self, queries: torch.Tensor) -> torch.Tensor:
+        return self._scores(self._encode(queries, None))
+
+    def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+        rows = torch.cat([queries, answers[:, None]], dim=1).tolist()
+        exclude = np.array([self._edge_ids.get(tuple(r), -1) for r in rows], dtype=np.int64)
+        return self._scores(self._encode(queries, exclude))

@@ -1,0 +1,189 @@
+"""Precomputed query subgraphs, so that training and evaluation do no graph walking in the loop.
+
+:meth:`SubgraphCache.build` runs a retriever once per distinct query ``(entity, relation)`` and keeps the
+results as flat arrays (CSR-style); :meth:`SubgraphCache.batch` turns a batch of queries into padded arrays,
+removing the target triple's edge (and any entity left without an edge, so an isolated answer cannot leak).
+Caches are saved as ``.npz`` files named by the dataset fingerprint and the retriever configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieve.retrievers import SubgraphRetriever
+
+
+@dataclass
+class Batch:
+    """Padded context arrays for ``B`` queries.
+
+    ``entities (B, K)`` global ids (column 0 = query entity), ``entity_mask (B, K)``;
+    ``edge_src``/``edge_dst (B, M)`` local entity indices, ``edge_rel (B, M)`` relation ids in ``[0, 2R)``,
+    ``edge_mask (B, M)``. Padding is 0 with mask ``False``.
+    """
+
+    entities: np.ndarray
+    entity_mask: np.ndarray
+    edge_src: np.ndarray
+    edge_rel: np.ndarray
+    edge_dst: np.ndarray
+    edge_mask: np.ndarray
+
+
+@dataclass
+class SubgraphCache:
+    """Subgraphs of distinct queries. ``keys`` is sorted ``entity * 2R + relation``."""
+
+    num_rel2: int
+    keys: np.ndarray
+    ent_ptr: np.ndarray
+    ents: np.ndarray
+    edge_ptr: np.ndarray
+    edges: np.ndarray
+    max_edges: int
+
+    @classmethod
+    def build(
+        cls,
+        retriever: SubgraphRetriever,
+        queries: np.ndarray,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SubgraphCache:
+        """Retrieve once per distinct row of ``queries`` ``(n, 2)``."""
+        num_rel2 = 2 * retriever.graph.num_relations
+        keys = np.unique(queries[:, 0].astype(np.int64) * num_rel2 + queries[:, 1])
+        ent_parts, edge_parts = [], []
+        ent_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        edge_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
+        for i, key in enumerate(keys.tolist()):
+            sub = retriever.retrieve(key // num_rel2, key % num_rel2)
+            ent_parts.append(sub.entities)
+            edge_parts.append(sub.edges)
+            ent_ptr[i + 1] = ent_ptr[i] + len(sub.entities)
+            edge_ptr[i + 1] = edge_ptr[i] + len(sub.edges)
+            if progress and (i + 1) % 5000 == 0:
+                progress(i + 1, len(keys))
+        ents = np.concatenate(ent_parts) if ent_parts else np.empty(0, dtype=np.int64)
+        edges = np.concatenate(edge_parts) if edge_parts else np.empty((0, 4), dtype=np.int64)
+        return cls(num_rel2, keys, ent_ptr, ents, edge_ptr, edges.reshape(-1, 4), retriever.max_edges)
+
+    def rows(self, queries: np.ndarray) -> np.ndarray:
+        keys = queries[:, 0].astype(np.int64) * self.num_rel2 + queries[:, 1]
+        rows = np.searchsorted(self.keys, keys)
+        if (rows >= len(self.keys)).any() or (self.keys[np.minimum(rows, len(self.keys) - 1)] != keys).any():
+            raise KeyError("query not in the subgraph cache; build the cache over these queries first")
+        return rows
+
+    def batch(self, queries: np.ndarray, exclude_edges: np.ndarray | None = None) -> Batch:
+        """Padded contexts for ``queries (B, 2)``; ``exclude_edges (B,)`` is a global edge id per query to
+        remove (``-1`` for none): the target triple during training."""
+        rows = self.rows(queries)
+        per_ents, per_edges = [], []
+        for b, row in enumerate(rows.tolist()):
+            ents = self.ents[self.ent_ptr[row] : self.ent_ptr[row + 1]]
+            edges = self.edges[self.edge_ptr[row] : self.edge_ptr[row + 1]]
+            if exclude_edges is not None and exclude_edges[b] >= 0:
+                edges = edges[edges[:, 3] != exclude_edges[b]]
+            edges = edges[: self.max_edges]
+            used = np.zeros(len(ents), dtype=bool)
+            used[0] = True
+            used[edges[:, 0]] = True
+            used[edges[:, 2]] = True
+            if not used.all():  # drop entities left without an edge: an isolated answer would leak
+                remap = np.cumsum(used) - 1
+                ents = ents[used]
+                edges = np.stack([remap[edges[:, 0]], edges[:, 1], remap[edges[:, 2]], edges[:, 3]], axis=1)
+            per_ents.append(ents)
+            per_edges.append(edges)
+        k = max(len(e) for e in per_ents)
+        m = max(1, max(len(e) for e in per_edges))
+        n = len(rows)
+        out = Batch(
+            np.zeros((n, k), np.int64),
+            np.zeros((n, k), bool),
+            np.zeros((n, m), np.int64),
+            np.zeros((n, m), np.int64),
+            np.zeros((n, m), np.int64),
+            np.zeros((n, m), bool),
+        )
+        for b, (ents, edges) in enumerate(zip(per_ents, per_edges, strict=True)):
+            out.entities[b, : len(ents)] = ents
+            out.entity_mask[b, : len(ents)] = True
+            out.edge_src[b, : len(edges)] = edges[:, 0]
+            out.edge_rel[b, : len(edges)] = edges[:, 1]
+            out.edge_dst[b, : len(edges)] = edges[:, 2]
+            out.edge_mask[b, : len(edges)] = True
+        return out
+
+    def missing(self, queries: np.ndarray) -> np.ndarray:
+        """The distinct rows of ``queries`` that this cache does not hold."""
+        keys = np.unique(queries[:, 0].astype(np.int64) * self.num_rel2 + queries[:, 1])
+        absent = keys[~np.isin(keys, self.keys)]
+        return np.stack([absent // self.num_rel2, absent % self.num_rel2], axis=1)
+
+    def merged(self, other: SubgraphCache) -> SubgraphCache:
+        """One cache holding the queries of both (their keys must be disjoint)."""
+        if np.isin(other.keys, self.keys).any():
+            raise ValueError("caches to merge must hold different queries")
+        keys = np.concatenate([self.keys, other.keys])
+        order = np.argsort(keys, kind="stable")
+        parts = [(self, r) for r in range(len(self.keys))] + [(other, r) for r in range(len(other.keys))]
+        ents, edges = [], []
+        for i in order.tolist():
+            cache, r = parts[i]
+            ents.append(cache.ents[cache.ent_ptr[r] : cache.ent_ptr[r + 1]])
+            edges.append(cache.edges[cache.edge_ptr[r] : cache.edge_ptr[r + 1]])
+        ent_ptr = np.concatenate([[0], np.cumsum([len(e) for e in ents])]).astype(np.int64)
+        edge_ptr = np.concatenate([[0], np.cumsum([len(e) for e in edges])]).astype(np.int64)
+        return SubgraphCache(
+            self.num_rel2,
+            keys[order],
+            ent_ptr,
+            np.concatenate(ents),
+            edge_ptr,
+            np.concatenate(edges).reshape(-1, 4),
+            self.max_edges,
+        )
+
+    def queries(self) -> np.ndarray:
+        return np.stack([self.keys // self.num_rel2, self.keys % self.num_rel2], axis=1)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            num_rel2=self.num_rel2,
+            keys=self.keys,
+            ent_ptr=self.ent_ptr,
+            ents=self.ents,
+            edge_ptr=self.edge_ptr,
+            edges=self.edges,
+            max_edges=self.max_edges,
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> SubgraphCache:
+        with np.load(path) as z:
+            return cls(
+                int(z["num_rel2"]),
+                z["keys"],
+                z["ent_ptr"],
+                z["ents"],
+                z["edge_ptr"],
+                z["edges"],
+                int(z["max_edges"]),
+            )
+
+
+def cache_path(cache_dir: Path, fingerprint: str, retriever: SubgraphRetriever, split: str) -> Path:
+    config = json.dumps(retriever.config(), sort_keys=True)
+    digest = hashlib.sha256(f"{fingerprint}|{config}|{split}".encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"subgraphs-{split}-{digest}.npz"

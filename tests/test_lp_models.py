@@ -1,0 +1,174 @@
+"""Link predictors: 1-vs-all scoring matches PyG, training learns the tiny graph, checkpoints round-trip,
+and the ``factloom lp`` commands work end to end (tiny models, CPU, a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO
+from lp_tiny import write_tiny_kg
+
+from app.errors import ConfigError
+from app.lp import build_config, evaluate_checkpoint, predict
+from reader import checkpoint
+from reader.checkpoint import CheckpointError
+from reader.graph_reader import GraphReader
+from reader.kge import ComplExModel, RotatEModel
+from reader.registry import MODELS
+from reader.train import TrainConfig, train
+from retrieve.data import load_split_dir
+from retrieve.store_data import split_triples
+
+RANDOM_MRR = 0.15  # filtered MRR of random scores on the tiny graph is about 0.1
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_kg(tmp_path_factory.mktemp("tiny"))
+
+
+def test_complex_scores_match_pyg_forward() -> None:
+    model = ComplExModel(7, 3, dim=8, dropout=0.0).eval()
+    q = torch.tensor([[0, 1], [3, 5], [6, 2]])
+    all_scores = model.score(q)
+    for i, (h, r) in enumerate(q.tolist()):
+        tails = torch.arange(7)
+        expected = model.kge(torch.full((7,), h), torch.full((7,), r), tails)
+        assert torch.allclose(all_scores[i], expected, atol=1e-5)
+
+
+def test_rotate_scores_match_pyg_forward() -> None:
+    model = RotatEModel(7, 3, dim=8, margin=6.0).eval()
+    q = torch.tensor([[0, 1], [3, 5]])
+    all_scores = model.score(q)
+    for i, (h, r) in enumerate(q.tolist()):
+        expected = model.kge(torch.full((7,), h), torch.full((7,), r), torch.arange(7))
+        assert torch.allclose(all_scores[i], expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
+def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
+    data = load_split_dir(tiny)
+    settings = {  # model: (epochs, lr, hparams): small and fast, each checked to learn
+        "complex": (40, 0.01, {"dim": 32}),
+        "rotate": (100, 0.05, {"dim": 32}),
+        "reader": (25, 0.005, {"dim": 32, "ffn": 64}),
+    }
+    epochs, lr, hparams = settings[name]
+    config = build_config(name, overrides={"epochs": epochs, "lr": lr, "eval_limit": 100})
+    config.hparams.update(hparams)
+    result = train(data, config, log=lambda _: None)
+    assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
+    assert result.epochs == pytest.approx(config.epochs)
+
+
+def test_reader_training_excludes_target_edge(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    model = GraphReader.build(
+        data, dim=16, heads=2, ffn=32, retriever="onehop", retriever_args={"max_edges": 8}
+    )
+    h, r, t = data.train[0].tolist()
+    model.prepare(np.array([[h, r]]))
+    assert model.cache is not None
+    with_target = model.cache.batch(np.array([[h, r]]))
+    without = model.cache.batch(np.array([[h, r]]), np.array([model._edge_ids[(h, r, t)]]))
+    assert with_target.edge_mask.sum() == without.edge_mask.sum() + 1
+    scores = model.training_scores(torch.tensor([[h, r]]), torch.tensor([t]))
+    assert scores.shape == (1, data.num_entities)
+
+
+def test_budget_stops_training(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(
+        model="complex", hparams={"dim": 16}, epochs=10_000, budget_minutes=0.02, batch_size=8
+    )
+    result = train(data, config, log=lambda _: None)
+    assert result.epochs < 10_000 and result.minutes <= 0.03
+
+
+def test_checkpoint_roundtrip_and_dataset_check(tiny: Path, tmp_path: Path) -> None:
+    data = load_split_dir(tiny)
+    result = train(data, build_config("complex", overrides={"epochs": 5}), log=lambda _: None)
+    checkpoint.save(result.model, data, tmp_path / "ckpt")
+    loaded = checkpoint.load(tmp_path / "ckpt", data)
+    q = torch.tensor([[0, 0], [5, 2]])
+    assert torch.allclose(loaded.score(q), result.model.score(q))
+    other = load_split_dir(REPO / "tests" / "fixtures" / "kg" / "fb15k-237-slice")
+    with pytest.raises(CheckpointError, match="entities or relations differ"):
+        checkpoint.load(tmp_path / "ckpt", other)
+    with pytest.raises(CheckpointError, match="not a checkpoint folder"):
+        checkpoint.load(tmp_path, data)
+
+
+def test_config_file_and_unknown_setting(tmp_path: Path) -> None:
+    path = tmp_path / "lp.toml"
+    path.write_text('preset = "reader-gpu"\nlr = 0.0005\n[hparams]\ndim = 64\n')
+    config = build_config("reader", config_file=path, overrides={"budget_minutes": 3})
+    assert (config.model, config.lr, config.hparams["dim"], config.hparams["heads"]) == (
+        "reader",
+        0.0005,
+        64,
+        8,
+    )
+    assert config.budget_minutes == 3
+    path.write_text('{"lrr": 1}')
+    path = path.rename(tmp_path / "lp.json")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        build_config("complex", config_file=path)
+
+
+def test_store_split_is_seeded_and_transductive() -> None:
+    triples = {(f"e{i}", f"r{i % 3}", f"e{(i * 7) % 50}") for i in range(200)}
+    a, b = split_triples(triples, seed=1), split_triples(triples, seed=1)
+    assert a == b and a != split_triples(triples, seed=2)
+    train_entities = {x for h, _, t in a["train"] for x in (h, t)}
+    assert all(h in train_entities and t in train_entities for h, _, t in a["valid"] + a["test"])
+    assert sum(len(v) for v in a.values()) == len(triples)
+
+
+def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", "lp", *args], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)  # fmt: skip
+
+    config = tmp_path / "fast.json"
+    config.write_text(json.dumps({"hparams": {"dim": 16, "ffn": 32}, "eval_limit": 50}))
+    ckpt = str(tmp_path / "ckpt")
+    trained = run("train", "--dataset-dir", str(tiny), "--model", "reader", "--epochs", "3", "--config",
+                  str(config), "--out", ckpt)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert (tmp_path / "ckpt" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "ckpt" / "metrics.json").read_text())["model"] == "reader"
+    evaluated = run("eval", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--limit", "5", "--seed", "1",
+                    "--json")  # fmt: skip
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads(evaluated.stdout)
+    assert set(metrics) == {"mrr", "hits@1", "hits@3", "hits@10", "queries"} and metrics["queries"] == 10
+    same = evaluate_checkpoint(load_split_dir(tiny), tmp_path / "ckpt", limit=5, seed=1, device="cpu")
+    assert same.mrr == pytest.approx(metrics["mrr"])
+    predicted = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "e4",
+                    "--relation", "pair", "--top-k", "3", "--json")  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr
+    body = json.loads(predicted.stdout)
+    assert len(body["predictions"]) == 3 and body["evidence"]
+    bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
+              "--relation", "pair")  # fmt: skip
+    assert bad.returncode == 2 and "unknown entity" in bad.stderr
+
+
+def test_predict_unknown_relation(tiny: Path, tmp_path: Path) -> None:
+    data = load_split_dir(tiny)
+    result = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
+    checkpoint.save(result.model, data, tmp_path / "c")
+    with pytest.raises(ConfigError, match="unknown relation"):
+        predict(data, tmp_path / "c", "e1", "loves")
+
+
+def test_model_registry() -> None:
+    assert set(MODELS) == {"reader", "complex", "rotate"}

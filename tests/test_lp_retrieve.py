@@ -1,0 +1,130 @@
+"""Subgraph retrievers, the cache, target-triple exclusion, and the reader's graph attention mask."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reader.graph_reader import graph_attention_mask
+from retrieve.cache import Batch, SubgraphCache, cache_path
+from retrieve.data import from_string_triples
+from retrieve.graph import GraphIndex
+from retrieve.retrievers import RETRIEVERS, BfsRetriever, OneHopRetriever, RelationAwareRetriever
+
+
+@pytest.fixture
+def graph() -> tuple[GraphIndex, dict[str, int]]:
+    triples = [("a", "r", "b"), ("a", "s", "c"), ("b", "r", "d"), ("c", "s", "d"), ("d", "r", "e"),
+               ("e", "s", "f"), ("a", "r", "g"), ("h", "s", "a")]  # fmt: skip
+    data = from_string_triples({"train": triples})
+    ids = {name: i for i, name in enumerate(data.entities)}
+    return GraphIndex.build(data.train, data.num_entities, data.num_relations), ids
+
+
+def edge_set(sub, entities) -> set[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    return {(int(entities[s]), int(r), int(entities[d])) for s, r, d, _ in sub.edges}
+
+
+def check_subgraph(retriever, entity: int, relation: int) -> None:  # type: ignore[no-untyped-def]
+    sub = retriever.retrieve(entity, relation)
+    assert sub.entities[0] == entity
+    assert len(sub.edges) <= retriever.max_edges + 1
+    assert len(set(sub.entities.tolist())) == len(sub.entities)
+    g = retriever.graph
+    for s, r, d, eid in sub.edges.tolist():  # every edge exists in the graph with that orientation
+        span = g.edges_of(int(sub.entities[s]))
+        assert any(g.nbr[i] == sub.entities[d] and g.rel[i] == r and g.eid[i] == eid
+                   for i in range(span.start, span.stop))  # fmt: skip
+    assert retriever.retrieve(entity, relation).edges.tolist() == sub.edges.tolist()  # deterministic
+
+
+def test_graph_index_both_directions(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    span = g.edges_of(ids["a"])
+    out = {(int(g.nbr[i]), int(g.rel[i])) for i in range(span.start, span.stop)}
+    # a -r-> b, a -s-> c, a -r-> g, and h -s-> a seen from a as inverse (s + R)
+    assert out == {(ids["b"], 0), (ids["c"], 1), (ids["g"], 0), (ids["h"], 1 + 2)}
+
+
+def test_onehop_retriever_takes_incident_edges(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    sub = OneHopRetriever(g, max_edges=10).retrieve(ids["a"], 0)
+    assert len(sub.edges) == 4 and set(sub.edges[:, 0].tolist()) == {0}
+    check_subgraph(OneHopRetriever(g, max_edges=2), ids["a"], 0)
+    assert len(OneHopRetriever(g, max_edges=2).retrieve(ids["a"], 0).edges) == 3  # max + 1 spare
+
+
+def test_bfs_retriever_expands_with_fanout_limit(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    r = BfsRetriever(g, max_edges=20, per_node=10)
+    sub = r.retrieve(ids["a"], 0)
+    assert len(sub.edges) == 8  # the whole connected graph, each edge once
+    assert len(set(sub.edges[:, 3].tolist())) == 8
+    sub = BfsRetriever(g, max_edges=20, per_node=1).retrieve(ids["a"], 0)
+    srcs = sub.edges[:, 0].tolist()
+    assert all(srcs.count(s) == 1 for s in set(srcs))
+    check_subgraph(BfsRetriever(g, max_edges=3, per_node=2), ids["d"], 1)
+
+
+def test_relation_retriever_prefers_cooccurring_relations(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    r = RelationAwareRetriever(g, max_edges=3, hop2_neighbours=2)
+    check_subgraph(r, ids["a"], 0)
+    sub = r.retrieve(ids["a"], 0)
+    direct = [e for e in sub.edges.tolist() if e[0] == 0]
+    assert len(direct) == 4 == len(sub.edges)  # max_edges + 1 = 4: the query entity's own edges come first
+    wider = RelationAwareRetriever(g, max_edges=10, hop2_neighbours=2).retrieve(ids["a"], 0)
+    assert len(wider.edges) > 4 and len(set(wider.edges[:, 3].tolist())) == len(wider.edges)
+    assert r.cooc.shape == (4, 4) and np.allclose(np.diag(r.cooc)[r.cooc.diagonal() > 0], 1.0)
+
+
+def test_cache_excludes_target_edge_and_isolated_answer(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    retriever = OneHopRetriever(g, max_edges=10)
+    queries = np.array([[ids["a"], 0], [ids["b"], 2]])
+    cache = SubgraphCache.build(retriever, queries)
+    target = 6  # ("a", "r", "g"): g is reachable only through this edge
+    batch = cache.batch(np.array([[ids["a"], 0]]), np.array([target]))
+    ents = set(batch.entities[0][batch.entity_mask[0]].tolist())
+    assert ids["g"] not in ents and ids["b"] in ents
+    kept = {(int(batch.entities[0][s]), int(r), int(batch.entities[0][d]))
+            for s, r, d, m in zip(batch.edge_src[0], batch.edge_rel[0], batch.edge_dst[0], batch.edge_mask[0],
+                                  strict=True) if m}  # fmt: skip
+    assert (ids["a"], 0, ids["g"]) not in kept and (ids["a"], 0, ids["b"]) in kept
+    # the inverse query (g, r^-1) loses the same triple's edge
+    cache2 = cache.merged(SubgraphCache.build(retriever, np.array([[ids["g"], 2]])))
+    inv = cache2.batch(np.array([[ids["g"], 2]]), np.array([target]))
+    assert inv.edge_mask.sum() == 0 and inv.entity_mask.sum() == 1
+    with pytest.raises(KeyError):
+        cache.batch(np.array([[ids["h"], 0]]))
+
+
+def test_cache_save_load_roundtrip(graph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g, _ = graph
+    retriever = BfsRetriever(g, max_edges=4, per_node=2)
+    cache = SubgraphCache.build(retriever, np.array([[i, 0] for i in range(8)]))
+    path = cache_path(tmp_path, "fp", retriever, "train")
+    cache.save(path)
+    loaded = SubgraphCache.load(path)
+    assert (loaded.keys == cache.keys).all() and (loaded.edges == cache.edges).all()
+    assert path != cache_path(tmp_path, "fp", BfsRetriever(g, max_edges=5, per_node=2), "train")
+
+
+def test_graph_attention_mask_by_hand() -> None:
+    batch = Batch(entities=np.array([[5, 6, 7]]), entity_mask=np.array([[True, True, True]]),
+                  edge_src=np.array([[0, 0]]), edge_rel=np.array([[1, 0]]), edge_dst=np.array([[1, 0]]),
+                  edge_mask=np.array([[True, False]]))  # fmt: skip
+    mask = graph_attention_mask(batch)[0].astype(int)
+    expected = np.array([
+        # e0 e1 e2 x0 pad
+        [1, 1, 1, 1, 0],  # e0: entities + its edge
+        [1, 1, 1, 1, 0],  # e1
+        [1, 1, 1, 0, 0],  # e2: not on the edge
+        [1, 1, 0, 1, 0],  # edge x0 = e0 -> e1
+        [0, 0, 0, 0, 1],  # padding sees only itself
+    ])  # fmt: skip
+    assert (mask == expected).all()
+
+
+def test_retriever_registry() -> None:
+    assert set(RETRIEVERS) == {"onehop", "bfs", "relation"}
