@@ -8,6 +8,11 @@ then passes through decoder layers that self-attend and cross-attend to the enco
 every entity is ``Linear([CLS ; encoded query entity]) · E`` with ``E`` the (tied) entity embedding table.
 
 The training target's own edge is removed from its context (see :meth:`training_scores`).
+
+``token_mode="fused"`` is the CPU design: one token per edge, ``Linear([relation ; far endpoint])``, plus the
+query entity token, with no graph mask (the tokens already carry the graph) and usually no context layers,
+so the query reads the neighbourhood by cross-attention alone. It has about a third of the tokens and skips
+the S×S encoder, which is what dominates the cost of the faithful ``"graph"`` mode on two CPU cores.
 """
 
 from __future__ import annotations
@@ -74,23 +79,27 @@ class GraphReader(LinkPredictor):
         dropout: float = 0.1,
         retriever: str = "relation",
         retriever_args: dict[str, Any] | None = None,
+        token_mode: str = "graph",
     ) -> None:
         super().__init__()
         self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "heads": heads,
                     "ffn": ffn, "context_layers": context_layers, "query_layers": query_layers,
                     "dropout": dropout, "retriever": retriever,
-                    "retriever_args": dict(retriever_args or {"max_edges": 32})}  # fmt: skip
+                    "retriever_args": dict(retriever_args or {"max_edges": 32}),
+                    "token_mode": token_mode}  # fmt: skip
+        if token_mode not in ("graph", "fused"):
+            raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
         self.heads = heads
         self.entity = nn.Embedding(num_entities, dim)
         self.relation = nn.Embedding(2 * num_relations, dim)
         self.token_type = nn.Embedding(3, dim)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.norm_in = nn.LayerNorm(dim)
-        self.context = nn.TransformerEncoder(
-            nn.TransformerEncoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True),
-            context_layers,
-            enable_nested_tensor=False,
-        )
+        self.fuse = nn.Linear(2 * dim, dim) if token_mode == "fused" else None
+        layer = nn.TransformerEncoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True)
+        self.context = None
+        if context_layers:
+            self.context = nn.TransformerEncoder(layer, context_layers, enable_nested_tensor=False)
         self.query = nn.TransformerDecoder(
             nn.TransformerDecoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True),
             query_layers,
@@ -151,14 +160,24 @@ class GraphReader(LinkPredictor):
         batch = self.cache.batch(q_np, exclude)
         dev = queries.device
         ents = torch.as_tensor(batch.entities, device=dev)
-        ent_tok = self.entity(ents) + self.token_type.weight[ENTITY]
-        ent_tok[:, 0] = ent_tok[:, 0] - self.token_type.weight[ENTITY] + self.token_type.weight[QUERY_ENTITY]
-        edge_tok = self.relation(torch.as_tensor(batch.edge_rel, device=dev)) + self.token_type.weight[EDGE]
-        tokens = self.norm_in(torch.cat([ent_tok, edge_tok], dim=1))
-        allowed = torch.as_tensor(graph_attention_mask(batch), device=dev)
-        attn_mask = ~allowed.repeat_interleave(self.heads, dim=0)  # True = blocked
-        pad = ~torch.as_tensor(np.concatenate([batch.entity_mask, batch.edge_mask], axis=1), device=dev)
-        context = self.context(tokens, mask=attn_mask)
+        rels = self.relation(torch.as_tensor(batch.edge_rel, device=dev))
+        if self.fuse is not None:  # [query entity] + one token per edge: (relation, far endpoint)
+            far = torch.gather(ents, 1, torch.as_tensor(batch.edge_dst, device=dev))
+            edge_tok = self.fuse(torch.cat([rels, self.entity(far)], dim=-1)) + self.token_type.weight[EDGE]
+            head_tok = self.entity(ents[:, :1]) + self.token_type.weight[QUERY_ENTITY]
+            tokens = self.norm_in(torch.cat([head_tok, edge_tok], dim=1))
+            keep = np.concatenate([np.ones((len(q_np), 1), dtype=bool), batch.edge_mask], axis=1)
+            pad = ~torch.as_tensor(keep, device=dev)
+            context = tokens if self.context is None else self.context(tokens, src_key_padding_mask=pad)
+        else:
+            ent_tok = self.entity(ents) + self.token_type.weight[ENTITY]
+            query_type = self.token_type.weight[QUERY_ENTITY] - self.token_type.weight[ENTITY]
+            ent_tok = torch.cat([ent_tok[:, :1] + query_type, ent_tok[:, 1:]], dim=1)
+            tokens = self.norm_in(torch.cat([ent_tok, rels + self.token_type.weight[EDGE]], dim=1))
+            allowed = torch.as_tensor(graph_attention_mask(batch), device=dev)
+            attn_mask = ~allowed.repeat_interleave(self.heads, dim=0)  # True = blocked
+            pad = ~torch.as_tensor(np.concatenate([batch.entity_mask, batch.edge_mask], axis=1), device=dev)
+            context = tokens if self.context is None else self.context(tokens, mask=attn_mask)
         query = torch.cat(
             [
                 self.cls.expand(len(queries), -1, -1),
@@ -171,7 +190,9 @@ class GraphReader(LinkPredictor):
         return self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
 
     def _scores(self, vec: torch.Tensor) -> torch.Tensor:
-        return vec @ self.entity.weight.T + self.bias
+        # fp32 even under bf16 autocast: bf16 scores over 15k entities would create spurious rank ties
+        with torch.autocast(vec.device.type, enabled=False):
+            return vec.float() @ self.entity.weight.float().T + self.bias.float()
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         return self._scores(self._encode(queries, None))

@@ -52,7 +52,8 @@ class ComplExModel(LinkPredictor):
         r_re, r_im = m.rel_emb(queries[:, 1]), m.rel_emb_im(queries[:, 1])
         q_re = self.dropout(h_re * r_re - h_im * r_im)
         q_im = self.dropout(h_im * r_re + h_re * r_im)
-        return q_re @ m.node_emb.weight.T + q_im @ m.node_emb_im.weight.T
+        with torch.autocast(queries.device.type, enabled=False):  # fp32 scores: no spurious ties
+            return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
 
 
 class RotatEModel(LinkPredictor):

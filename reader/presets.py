@@ -1,7 +1,8 @@
 """Default training settings per model, for a 2-core CPU; ``--config FILE`` overrides any of them.
 
-Measured choices (see ``bench/RESULTS.md``, link prediction): the reader uses a small relation-aware context
-and few layers on CPU; KG-R3's full size (d=320, 3+3 layers, 8 heads) is the ``reader-gpu`` preset.
+Measured choices (see ``bench/RESULTS.md``, link prediction): on CPU the reader reads a small relation-aware
+context through "fused" edge tokens and cross-attention only (no S×S encoder); ``reader-gpu`` is KG-R3's size
+(d=320, 3+3 layers, 8 heads, FFN 1280) with the graph-masked encoder.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "complex": {"hparams": {"dim": 128, "dropout": 0.2}, "lr": 3e-3, "batch_size": 1024,
+    "complex": {"hparams": {"dim": 128, "dropout": 0.2}, "lr": 1e-2, "batch_size": 1024,
                 "label_smoothing": 0.0},
     "rotate": {"hparams": {"dim": 128, "margin": 9.0}, "lr": 3e-3, "batch_size": 1024},
-    "reader": {"hparams": {"dim": 128, "heads": 4, "ffn": 256, "context_layers": 1, "query_layers": 1,
-                           "dropout": 0.1, "retriever": "relation",
+    "reader": {"hparams": {"dim": 128, "heads": 4, "ffn": 256, "context_layers": 0, "query_layers": 2,
+                           "dropout": 0.1, "retriever": "relation", "token_mode": "fused",
                            "retriever_args": {"max_edges": 16, "hop2_neighbours": 2}},
                "lr": 2e-3, "batch_size": 512, "optimizer": "adam", "warmup_steps": 200,
                "label_smoothing": 0.1},
@@ -21,6 +22,6 @@ PRESETS: dict[str, dict[str, Any]] = {
                    "hparams": {"dim": 320, "heads": 8, "ffn": 1280, "context_layers": 3, "query_layers": 3,
                                "dropout": 0.1, "retriever": "relation",
                                "retriever_args": {"max_edges": 48, "hop2_neighbours": 4}},
-                   "lr": 1e-3, "batch_size": 512, "optimizer": "adamax", "warmup_steps": 1000,
-                   "label_smoothing": 0.1},
+                   "lr": 5e-3, "batch_size": 512, "optimizer": "adamax", "warmup_steps": 500,
+                   "label_smoothing": 0.1, "eval_limit": 2000},
 }  # fmt: skip

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +57,32 @@ class SubgraphCache:
         retriever: SubgraphRetriever,
         queries: np.ndarray,
         progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
     ) -> SubgraphCache:
-        """Retrieve once per distinct row of ``queries`` ``(n, 2)``."""
+        """Retrieve once per distinct row of ``queries`` ``(n, 2)``, in ``workers`` processes (default: the
+        CPU count, at most 8; retrieval is Python and numpy, so processes rather than threads)."""
         num_rel2 = 2 * retriever.graph.num_relations
         keys = np.unique(queries[:, 0].astype(np.int64) * num_rel2 + queries[:, 1])
+        workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        if workers <= 1 or len(keys) < 4000:
+            return _build_keys((retriever, keys), progress)
+        parts: list[SubgraphCache] = []
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for part in pool.map(_build_keys, [(retriever, c) for c in np.array_split(keys, workers * 4)]):
+                parts.append(part)
+                if progress:
+                    progress(sum(len(p.keys) for p in parts), len(keys))
+        return _concat(parts)
+
+    @classmethod
+    def from_keys(
+        cls,
+        retriever: SubgraphRetriever,
+        keys: np.ndarray,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SubgraphCache:
+        """Retrieve the sorted query keys ``entity * 2R + relation`` in this process."""
+        num_rel2 = 2 * retriever.graph.num_relations
         ent_parts, edge_parts = [], []
         ent_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
         edge_ptr = np.zeros(len(keys) + 1, dtype=np.int64)
@@ -181,6 +206,27 @@ class SubgraphCache:
                 z["edges"],
                 int(z["max_edges"]),
             )
+
+
+def _build_keys(
+    job: tuple[SubgraphRetriever, np.ndarray], progress: Callable[[int, int], None] | None = None
+) -> SubgraphCache:
+    retriever, keys = job
+    return SubgraphCache.from_keys(retriever, keys, progress)
+
+
+def _concat(parts: list[SubgraphCache]) -> SubgraphCache:
+    """Join caches whose keys are consecutive sorted ranges."""
+    ent_ptr, edge_ptr = [np.zeros(1, dtype=np.int64)], [np.zeros(1, dtype=np.int64)]
+    for p in parts:
+        ent_ptr.append(p.ent_ptr[1:] + ent_ptr[-1][-1])
+        edge_ptr.append(p.edge_ptr[1:] + edge_ptr[-1][-1])
+    first = parts[0]
+    return SubgraphCache(
+        first.num_rel2, np.concatenate([p.keys for p in parts]), np.concatenate(ent_ptr),
+        np.concatenate([p.ents for p in parts]), np.concatenate(edge_ptr),
+        np.concatenate([p.edges for p in parts]).reshape(-1, 4), first.max_edges,
+    )  # fmt: skip
 
 
 def cache_path(cache_dir: Path, fingerprint: str, retriever: SubgraphRetriever, split: str) -> Path:

@@ -61,11 +61,30 @@ def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
         "reader": (25, 0.005, {"dim": 32, "ffn": 64}),
     }
     epochs, lr, hparams = settings[name]
-    config = build_config(name, overrides={"epochs": epochs, "lr": lr, "eval_limit": 100})
+    config = build_config(name, overrides={"epochs": epochs, "lr": lr, "eval_limit": 100, "warmup_steps": 0})
     config.hparams.update(hparams)
     result = train(data, config, log=lambda _: None)
     assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
     assert result.epochs == pytest.approx(config.epochs)
+
+
+@pytest.mark.parametrize("mode", ["graph", "fused"])
+def test_reader_token_modes_learn(tiny: Path, mode: str) -> None:
+    data = load_split_dir(tiny)
+    hparams = {
+        "dim": 32,
+        "heads": 2,
+        "ffn": 64,
+        "token_mode": mode,
+        "retriever": "bfs",
+        "context_layers": 1 if mode == "graph" else 0,
+        "retriever_args": {"max_edges": 8, "per_node": 4},
+    }
+    config = TrainConfig(model="reader", hparams=hparams, epochs=25, lr=0.005, batch_size=64, eval_limit=100)
+    result = train(data, config, log=lambda _: None)
+    assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
+    with pytest.raises(ValueError, match="token_mode"):
+        GraphReader(5, 2, token_mode="dense")
 
 
 def test_reader_training_excludes_target_edge(tiny: Path) -> None:

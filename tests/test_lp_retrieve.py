@@ -128,3 +128,16 @@ def test_graph_attention_mask_by_hand() -> None:
 
 def test_retriever_registry() -> None:
     assert set(RETRIEVERS) == {"onehop", "bfs", "relation"}
+
+
+def test_cache_built_in_processes_equals_serial() -> None:
+    rng = np.random.default_rng(0)
+    triples = rng.integers(0, 300, size=(3000, 3))
+    triples[:, 1] %= 5
+    g = GraphIndex.build(triples, 300, 5)
+    retriever = RelationAwareRetriever(g, max_edges=6)
+    queries = np.stack([np.repeat(np.arange(300), 10), np.tile(np.arange(10), 300)], axis=1)
+    serial = SubgraphCache.build(retriever, queries, workers=1)
+    parallel = SubgraphCache.build(retriever, queries, workers=2)
+    for name in ("keys", "ent_ptr", "ents", "edge_ptr", "edges"):
+        assert (getattr(serial, name) == getattr(parallel, name)).all(), name
