@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--half", action="store_true", help="save fp16 weights; re-evaluates the saved copy")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -90,7 +91,18 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             if args.out:
                 target = args.out / f"{data.name}-{model}"
-                checkpoint.save(result.model, data, target, extra={"train": config.as_json()})
+                checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
+                if args.half:  # the shipped weights are what counts: score them again
+                    saved = checkpoint.load(target, data, device=device)
+                    saved.cache = getattr(result.model, "cache", None)
+                    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                        again = evaluate(
+                            saved.score, data, "test", limit=args.limit, seed=args.seed, device=device
+                        )
+                    row["saved_fp16_mrr"] = again.mrr
+                    print(
+                        f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True
+                    )
                 (target / "metrics.json").write_text(json.dumps({**row, "history": result.history}, indent=2))
 
     print(
