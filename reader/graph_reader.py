@@ -9,8 +9,12 @@ every entity is ``Linear([CLS ; encoded query entity]) · E`` with ``E`` the (ti
 
 The training target's own edge is removed from its context (see :meth:`training_scores`).
 
-``token_mode="fused"`` is the CPU design: one token per edge, ``Linear([relation ; far endpoint])``, plus the
-query entity token, with no graph mask (the tokens already carry the graph) and usually no context layers,
+``bilinear=True`` adds a DistMult shortcut ``e ⊙ r`` to the output vector, so the tied entity table gets
+a direct training signal from the first step (the CPU preset uses it; the reader then only has to learn
+what the context adds).
+
+``token_mode="fused"`` is the CPU design: one token per edge, ``Linear([relation ; far endpoint])``, plus
+the query entity token, with no graph mask (the tokens already carry the graph) and usually no context layers,
 so the query reads the neighbourhood by cross-attention alone. It has about a third of the tokens and skips
 the S×S encoder, which is what dominates the cost of the faithful ``"graph"`` mode on two CPU cores.
 """
@@ -80,13 +84,14 @@ class GraphReader(LinkPredictor):
         retriever: str = "relation",
         retriever_args: dict[str, Any] | None = None,
         token_mode: str = "graph",
+        bilinear: bool = False,
     ) -> None:
         super().__init__()
         self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "heads": heads,
                     "ffn": ffn, "context_layers": context_layers, "query_layers": query_layers,
                     "dropout": dropout, "retriever": retriever,
                     "retriever_args": dict(retriever_args or {"max_edges": 32}),
-                    "token_mode": token_mode}  # fmt: skip
+                    "token_mode": token_mode, "bilinear": bilinear}  # fmt: skip
         if token_mode not in ("graph", "fused"):
             raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
         self.heads = heads
@@ -106,6 +111,10 @@ class GraphReader(LinkPredictor):
         )
         self.out = nn.Sequential(nn.LayerNorm(2 * dim), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.bias = nn.Parameter(torch.zeros(num_entities))
+        # DistMult-style shortcut e ⊙ r: learns the entity table as fast as a KGE model does
+        self.diag = nn.Embedding(2 * num_relations, dim) if bilinear else None
+        if self.diag is not None:
+            nn.init.ones_(self.diag.weight)
         nn.init.normal_(self.entity.weight, std=dim**-0.5)
         nn.init.normal_(self.relation.weight, std=dim**-0.5)
         nn.init.normal_(self.cls, std=dim**-0.5)
@@ -187,7 +196,10 @@ class GraphReader(LinkPredictor):
             dim=1,
         )
         decoded = self.query(query, context, memory_key_padding_mask=pad)
-        return self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
+        vec = self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
+        if self.diag is not None:
+            vec = vec + self.entity(queries[:, 0]) * self.diag(queries[:, 1])
+        return vec
 
     def _scores(self, vec: torch.Tensor) -> torch.Tensor:
         # fp32 even under bf16 autocast: bf16 scores over 15k entities would create spurious rank ties

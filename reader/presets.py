@@ -14,7 +14,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                 "label_smoothing": 0.0},
     "rotate": {"hparams": {"dim": 128, "margin": 9.0}, "lr": 3e-3, "batch_size": 1024},
     "reader": {"hparams": {"dim": 128, "heads": 4, "ffn": 256, "context_layers": 0, "query_layers": 2,
-                           "dropout": 0.1, "retriever": "relation", "token_mode": "fused",
+                           "dropout": 0.1, "retriever": "relation", "token_mode": "fused", "bilinear": True,
                            "retriever_args": {"max_edges": 16, "hop2_neighbours": 2}},
                "lr": 2e-3, "batch_size": 512, "optimizer": "adam", "warmup_steps": 200,
                "label_smoothing": 0.1},
