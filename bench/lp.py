@@ -64,9 +64,8 @@ def main() -> None:
     args = parser.parse_args()
 
     device = resolve_device(args.device)
-    hardware = (
-        torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{torch.get_num_threads()} threads"
-    )
+    threads = args.threads or torch.get_num_threads()
+    hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
     rows = []
     for directory in args.dataset_dir:
         data = load_split_dir(directory)
