@@ -18,7 +18,8 @@ from retrieve.data import TripleDataset
 
 
 class LinkPredictor(nn.Module, abc.ABC):
-    """Base class: subclasses set ``name`` and implement :meth:`score` (and :meth:`from_config`)."""
+    """Base class: subclasses set ``name``, keep their constructor arguments in ``_hp`` and implement
+    :meth:`score`; constructors take ``(num_entities, num_relations, **hparams)``."""
 
     name: ClassVar[str]
 
@@ -32,14 +33,16 @@ class LinkPredictor(nn.Module, abc.ABC):
         del answers
         return self.score(queries)
 
-    @abc.abstractmethod
+    _hp: dict[str, Any]  # constructor arguments, set by each subclass's __init__
+
     def hparams(self) -> dict[str, Any]:
         """Constructor arguments, saved in the checkpoint."""
+        return dict(self._hp)
 
     @classmethod
-    @abc.abstractmethod
     def build(cls, data: TripleDataset, **hparams: Any) -> LinkPredictor:
-        """A fresh model for ``data`` (vocabulary sizes and, for the reader, its training graph)."""
+        """A fresh model for ``data`` (vocabulary sizes; the reader also takes its training graph)."""
+        return cls(data.num_entities, data.num_relations, **hparams)  # type: ignore[call-arg]
 
     def attach(self, data: TripleDataset) -> None:
         """Give a loaded model the dataset it scores on (the reader needs the training graph)."""

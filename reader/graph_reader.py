@@ -129,9 +129,6 @@ class GraphReader(LinkPredictor):
         model.attach(data)
         return model
 
-    def hparams(self) -> dict[str, Any]:
-        return dict(self._hp)
-
     def attach(self, data: TripleDataset, cache: SubgraphCache | None = None) -> None:
         graph = GraphIndex.build(data.train, data.num_entities, data.num_relations)
         self.retriever_impl = RETRIEVERS[self._hp["retriever"]](graph, **self._hp["retriever_args"])

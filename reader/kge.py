@@ -7,14 +7,11 @@ distance (RotatE). ``tests/test_lp_models.py`` checks both against PyG's ``forwa
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 from torch_geometric.nn import kge
 
 from reader.base import LinkPredictor
-from retrieve.data import TripleDataset
 
 
 class ComplExModel(LinkPredictor):
@@ -38,13 +35,6 @@ class ComplExModel(LinkPredictor):
             "dim": dim,
             "dropout": dropout,
         }
-
-    @classmethod
-    def build(cls, data: TripleDataset, **hparams: Any) -> ComplExModel:
-        return cls(data.num_entities, data.num_relations, **hparams)
-
-    def hparams(self) -> dict[str, Any]:
-        return dict(self._hp)
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         m = self.kge
@@ -76,13 +66,6 @@ class RotatEModel(LinkPredictor):
             "dim": dim,
             "margin": margin,
         }
-
-    @classmethod
-    def build(cls, data: TripleDataset, **hparams: Any) -> RotatEModel:
-        return cls(data.num_entities, data.num_relations, **hparams)
-
-    def hparams(self) -> dict[str, Any]:
-        return dict(self._hp)
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         m = self.kge
