@@ -21,6 +21,9 @@ import numpy as np
 
 from retrieve.retrievers import SubgraphRetriever
 
+#: Below this many queries, retrieval stays in-process: starting workers costs more than it saves.
+PARALLEL_MIN_QUERIES = 4000
+
 
 @dataclass
 class Batch:
@@ -64,7 +67,7 @@ class SubgraphCache:
         num_rel2 = 2 * retriever.graph.num_relations
         keys = np.unique(queries[:, 0].astype(np.int64) * num_rel2 + queries[:, 1])
         workers = min(8, os.cpu_count() or 1) if workers is None else workers
-        if workers <= 1 or len(keys) < 4000:
+        if workers <= 1 or len(keys) < PARALLEL_MIN_QUERIES:
             return _build_keys((retriever, keys), progress)
         parts: list[SubgraphCache] = []
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:

@@ -130,7 +130,10 @@ def test_retriever_registry() -> None:
     assert set(RETRIEVERS) == {"onehop", "bfs", "relation"}
 
 
-def test_cache_built_in_processes_equals_serial() -> None:
+def test_cache_built_in_processes_equals_serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieve import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "PARALLEL_MIN_QUERIES", 10)
     rng = np.random.default_rng(0)
     triples = rng.integers(0, 300, size=(3000, 3))
     triples[:, 1] %= 5
