@@ -6,7 +6,7 @@ STAMP := $(VENV)/.factloom-installed
 # torch first and pinned: an open range would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test install lint bench-kg clean-store
+.PHONY: demo test install lint bench-kg bench-lp clean-store
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH, or run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 bench-kg: $(STAMP)
 	$(BIN)/python bench/kg_write.py
+
+# Goal (a) of the link-prediction issue: reader vs ComplEx, same CPU budget, same seeded test subset.
+bench-lp: $(STAMP)
+	$(BIN)/python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60 --limit 2000
 
 clean-store:
 	-$(BIN)/factloom store stop
