@@ -15,7 +15,7 @@ import torch
 from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
 from reader import checkpoint
-from reader.evaluate import Metrics, evaluate
+from reader.evaluate import Metrics, evaluate, sample_triples, with_inverse
 from reader.presets import PRESETS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import TripleDataset
@@ -83,8 +83,6 @@ def evaluate_checkpoint(
 ) -> Metrics:
     dev = resolve_device(device)
     model = checkpoint.load(directory, data, device=dev)
-    from reader.evaluate import sample_triples, with_inverse
-
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
     model.prepare(queries, log)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):

@@ -233,7 +233,7 @@ class BoltFactStore(FactStore):
             Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]) for r in rows
         ]
 
-    def iter_sentences(self, *, batch_size: int = 1000) -> Iterator[Sentence]:
+    def iter_sentences(self) -> Iterator[Sentence]:
         ids = [r["id"] for r in self._read("MATCH (d:Document) RETURN d.id AS id ORDER BY id")]
         for document_id in ids:
             yield from self.sentences(document_id)

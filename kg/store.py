@@ -86,8 +86,8 @@ class FactStore(abc.ABC):
         """The sentences of a document, in order."""
 
     @abc.abstractmethod
-    def iter_sentences(self, *, batch_size: int = 1000) -> Iterator[Sentence]:
-        """Every stored sentence, document by document, in batches."""
+    def iter_sentences(self) -> Iterator[Sentence]:
+        """Every stored sentence, document by document (one query per document)."""
 
     @abc.abstractmethod
     def stats(self) -> StoreStats: ...

@@ -235,3 +235,10 @@ def test_iter_edges_streams_every_fact(store: FactStore, unique: str) -> None:
         (f"{unique}lid", "covers", f"{unique}cup", 0.7),
         (f"{unique}cup", "holds", f"{unique}tea", 0.6),
     }
+
+
+def test_iter_sentences_covers_every_document(store: FactStore, unique: str) -> None:
+    doc = make_document(unique, [f"{unique} first.", f"{unique} second."])
+    store.write_document(doc)
+    mine = [s for s in store.iter_sentences() if s.document_id == doc.id]
+    assert mine == list(doc.sentences)
