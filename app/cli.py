@@ -16,13 +16,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app import context
 from app.cli_lp import lp_cli
+from app.context import CommandContext
 from app.ingest_job import ingest_paths
-from app.settings import Settings, load_settings
+from app.settings import Settings
 from ingest.errors import FactloomError
 from ingest.walk import iter_files
 from kg import EmbeddedServer, open_store
-from kg.store import FactStore
 
 
 def _settings_help() -> str:
@@ -59,25 +60,13 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-class _State:
-    data_dir: Path | None = None
-
-
-def _settings() -> Settings:
-    return load_settings(data_dir=_State.data_dir)
-
-
-def _store() -> FactStore:
-    return open_store(_settings().store_config())
-
-
 @cli.callback()
 def _main(
     data_dir: Annotated[
         Path | None, typer.Option(help="embedded store data directory (overrides FACTLOOM_DATA_DIR)")
     ] = None,
 ) -> None:
-    _State.data_dir = data_dir
+    CommandContext.data_dir = data_dir
 
 
 @cli.command()
@@ -93,7 +82,7 @@ def ingest(
     A bad file gets one line naming it and the reason; the rest are still ingested. Exit code 1 when any
     file or record failed.
     """
-    settings = _settings()
+    settings = context.settings()
     files = list(iter_files(paths))
     with open_store(settings.store_config()) as store:
         bar = Progress(
@@ -127,7 +116,7 @@ def ingest(
 @cli.command()
 def stats(as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
     """Count documents, sentences, entities and facts in the store."""
-    with _store() as store:
+    with context.store() as store:
         counts = store.stats().as_dict()
     if as_json:
         print(json.dumps(counts))
@@ -147,7 +136,7 @@ def facts(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines, with provenance")] = False,
 ) -> None:
     """List facts (highest confidence first) with their sentence and document."""
-    with _store() as store:
+    with context.store() as store:
         found = store.facts(entity=entity, relation=relation, document_id=document, limit=limit)
     if as_json:
         for fact in found:
@@ -167,7 +156,7 @@ def facts(
 @cli.command()
 def delete(document: Annotated[str, typer.Option(help="the document id to delete")]) -> None:
     """Delete a document with its sentences, its facts and entities left without facts."""
-    with _store() as store:
+    with context.store() as store:
         summary = store.delete_document(document)
     out.print(
         f"deleted document {summary.document_id}: {summary.sentences} sentences, {summary.facts} facts, "
@@ -183,7 +172,7 @@ def documents(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
 ) -> None:
     """List stored documents: id (for `delete` and `sentences`), source, title, sentence count."""
-    with _store() as store:
+    with context.store() as store:
         found = store.documents(source=source, limit=limit)
     if as_json:
         for info in found:
@@ -202,7 +191,7 @@ def list_sentences(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the sentences of a document with their sections and [start, end) offsets in the document."""
-    with _store() as store:
+    with context.store() as store:
         found = store.sentences(document)[:limit]
     for s in found:
         if as_json:
@@ -213,7 +202,7 @@ def list_sentences(
 
 
 def _server() -> EmbeddedServer:
-    config = _settings().store_config()
+    config = context.settings().store_config()
     if not config.embedded:
         raise FactloomError(
             "FACTLOOM_NEO4J_URI is set: the store is an external Neo4j; nothing to start here"

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app import context
 from app.errors import ConfigError
 from retrieve.data import TripleDataset, load_split_dir
 
@@ -28,17 +29,14 @@ def _dataset(dataset_dir: Path | None, from_store: bool, split_seed: int) -> Tri
         raise ConfigError("give exactly one of --dataset-dir DIR and --from-store")
     if dataset_dir is not None:
         return load_split_dir(dataset_dir)
-    from app.cli import _store
     from retrieve.store_data import store_dataset
 
-    with _store() as store:
-        return store_dataset(store, seed=split_seed)
+    with context.store() as opened:
+        return store_dataset(opened, seed=split_seed)
 
 
 def _default_store_checkpoint() -> Path:
-    from app.cli import _settings
-
-    return Path(_settings().data_dir) / "lp" / "store-model"
+    return Path(context.settings().data_dir) / "lp" / "store-model"
 
 
 def _err(message: str) -> None:
