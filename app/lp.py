@@ -15,7 +15,7 @@ import torch
 from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
 from reader import checkpoint
-from reader.evaluate import Metrics, evaluate, sample_triples, with_inverse
+from reader.evaluate import Metrics, evaluate_model
 from reader.presets import PRESETS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import TripleDataset
@@ -83,10 +83,7 @@ def evaluate_checkpoint(
 ) -> Metrics:
     dev = resolve_device(device)
     model = checkpoint.load(directory, data, device=dev)
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-        return evaluate(model.score, data, split, limit=limit, seed=seed, device=dev)
+    return evaluate_model(model, data, split, limit=limit, seed=seed, device=dev, log=log)
 
 
 @dataclass(frozen=True)

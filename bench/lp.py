@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from reader import checkpoint
-from reader.evaluate import evaluate, sample_triples, with_inverse
+from reader.evaluate import evaluate_model
 from reader.presets import PRESETS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
@@ -75,12 +75,9 @@ def main() -> None:
             print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
             result = train(data, config, log=lambda s: print(s, flush=True))
             tic = time.perf_counter()
-            test = sample_triples(data.test, args.limit, args.seed)
-            result.model.prepare(with_inverse(test, data.num_relations)[:, :2])
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                metrics = evaluate(
-                    result.model.score, data, "test", limit=args.limit, seed=args.seed, device=device
-                )
+            metrics = evaluate_model(
+                result.model, data, "test", limit=args.limit, seed=args.seed, device=device
+            )
             eval_s = time.perf_counter() - tic
             row = {"dataset": data.name, "model": model, "preset": preset or model, "hardware": hardware,
                    "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
@@ -94,10 +91,9 @@ def main() -> None:
                 if args.half:  # the shipped weights are what counts: score them again
                     saved = checkpoint.load(target, data, device=device)
                     saved.cache = getattr(result.model, "cache", None)
-                    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                        again = evaluate(
-                            saved.score, data, "test", limit=args.limit, seed=args.seed, device=device
-                        )
+                    again = evaluate_model(
+                        saved, data, "test", limit=args.limit, seed=args.seed, device=device
+                    )
                     row["saved_fp16_mrr"] = again.mrr
                     print(
                         f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True

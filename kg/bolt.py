@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -127,35 +128,34 @@ class BoltFactStore(FactStore):
             raise StoreUnavailable(f"the graph store at {uri} refused the connection: {exc.message}") from exc
 
     # -- plumbing --------------------------------------------------------------------------------------
-    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Driver errors as the store's own: a lost server, or ``<action> failed: <server message>``."""
         try:
-            records, _, _ = self._driver.execute_query(
-                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
-            )
+            yield
         except ServiceUnavailable as exc:
             raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
         except Neo4jError as exc:
-            raise StoreError(f"query failed: {exc.message}") from exc
+            raise StoreError(f"{action} failed: {exc.message}") from exc
+
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        with self._errors("query"):
+            records, _, _ = self._driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
+            )
         return [r.data() for r in records]
 
-    def _write_tx(self, work: Any) -> Any:
-        try:
-            with self._driver.session(database=self.database) as session:
-                return session.execute_write(work)
-        except ServiceUnavailable as exc:
-            raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
+    def _write_tx(self, work: Any, action: str) -> Any:
+        with self._errors(action), self._driver.session(database=self.database) as session:
+            return session.execute_write(work)
 
     def close(self) -> None:
         self._driver.close()
 
     def ensure_schema(self) -> None:
         # Neo4j refuses schema changes mixed with other statements in one transaction: one each.
-        try:
-            with self._driver.session(database=self.database) as session:
-                for statement in schema.STATEMENTS:
-                    session.execute_write(lambda tx, s=statement: tx.run(s).consume())
-        except Neo4jError as exc:
-            raise StoreError(f"creating the schema failed: {exc.message}") from exc
+        for statement in schema.STATEMENTS:
+            self._write_tx(lambda tx, s=statement: tx.run(s).consume(), "creating the schema")
 
     # -- documents -------------------------------------------------------------------------------------
     def has_document(self, document_id: str) -> bool:
@@ -208,17 +208,14 @@ class BoltFactStore(FactStore):
             return WriteOutcome.REPLACED if older else WriteOutcome.NEW
 
         try:
-            return self._write_tx(work)
-        except ConstraintError:
-            return WriteOutcome.UNCHANGED  # another writer stored the same document first
-        except Neo4jError as exc:
-            raise StoreError(f"writing document {document.source} failed: {exc.message}") from exc
+            return self._write_tx(work, f"writing document {document.source}")
+        except StoreError as exc:
+            if isinstance(exc.__cause__, ConstraintError):
+                return WriteOutcome.UNCHANGED  # another writer stored the same document first
+            raise
 
     def delete_document(self, document_id: str) -> DeleteSummary:
-        try:
-            summary = self._write_tx(lambda tx: _delete_in(tx, document_id))
-        except Neo4jError as exc:
-            raise StoreError(f"deleting document {document_id} failed: {exc.message}") from exc
+        summary = self._write_tx(lambda tx: _delete_in(tx, document_id), f"deleting document {document_id}")
         if summary is None:
             raise DocumentNotFound(document_id)
         return summary
@@ -304,10 +301,7 @@ class BoltFactStore(FactStore):
             ).consume()
             return len(new_rows)
 
-        try:
-            return self._write_tx(work)
-        except Neo4jError as exc:
-            raise StoreError(f"writing facts failed: {exc.message}") from exc
+        return self._write_tx(work, "writing facts")
 
     def facts(
         self,
@@ -366,16 +360,12 @@ class BoltFactStore(FactStore):
             "MATCH (h:Entity)-[f:FACT]->(t:Entity) RETURN f.id AS id, h.key AS h, f.relation_key AS r, "
             "t.key AS t, f.confidence AS c"
         )
-        try:
-            with self._driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
-                for r in session.run(query):
-                    yield Edge(r["id"], r["h"], r["r"], r["t"], float(r["c"]))
-        except ServiceUnavailable as exc:
-            raise StoreUnavailable(f"lost the graph store at {self.uri}: {exc}") from exc
-        except Neo4jError as exc:
-            raise StoreError(f"query failed: {exc.message}") from exc
+        with (
+            self._errors("query"),
+            self._driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session,
+        ):
+            for r in session.run(query):
+                yield Edge(r["id"], r["h"], r["r"], r["t"], float(r["c"]))
 
     def stats(self) -> StoreStats:
         def count(query: str) -> int:

@@ -141,8 +141,7 @@ class EmbeddedServer:
                     f"the embedded store server exited with code {code} while starting; "
                     f"end of {log_path}:\n{_tail(log_path)}"
                 )
-            info = self.status()
-            if info is not None and _port_open(info.bolt_port):
+            if (info := self._ready()) is not None:
                 return info
             time.sleep(0.2)
         proc.terminate()
@@ -151,10 +150,16 @@ class EmbeddedServer:
             f" end of {log_path}:\n{_tail(log_path)}"
         )
 
-    def _wait_for_other(self, deadline: float) -> ServerInfo:
+    def _ready(self) -> ServerInfo | None:
+        """The server's info once it accepts Bolt connections, else ``None``."""
+        info = self.status()
+        return info if info is not None and _port_open(info.bolt_port) else None
+
+    def _wait_for_other(self, deadline: float | None = None) -> ServerInfo:
+        """Wait for a server another process is starting on this data directory."""
+        deadline = deadline if deadline is not None else time.monotonic() + self.config.start_timeout_s
         while time.monotonic() < deadline:
-            info = self.status()
-            if info is not None and _port_open(info.bolt_port):
+            if (info := self._ready()) is not None:
                 return info
             time.sleep(0.2)
         raise StoreUnavailable(
@@ -167,7 +172,7 @@ class EmbeddedServer:
         if info is not None:
             return info
         if self._lock_held():  # another process is starting it right now
-            return self._wait_for_other(time.monotonic() + self.config.start_timeout_s)
+            return self._wait_for_other()
         if not self.config.autostart:
             raise StoreUnavailable(
                 f"the embedded store is not running on {self.data_dir}; start it with `factloom store start`"
@@ -175,7 +180,7 @@ class EmbeddedServer:
         try:
             return self.start()
         except StoreBusy:
-            return self._wait_for_other(time.monotonic() + self.config.start_timeout_s)
+            return self._wait_for_other()
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Stop the server cleanly (SIGTERM, then wait). Returns ``False`` when none was running."""

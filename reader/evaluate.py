@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from reader.base import LinkPredictor
 from retrieve.data import TripleDataset
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]
@@ -121,3 +122,22 @@ def evaluate(
         filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
         ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
     return metrics_from_ranks(torch.cat(ranks) if ranks else torch.empty(0))
+
+
+def evaluate_model(
+    model: LinkPredictor,
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Metrics:
+    """:func:`evaluate` for a model: prepares its queries (the reader retrieves subgraphs once) and scores
+    under bf16 autocast on CUDA (final scores stay fp32, see the models)."""
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
+    model.prepare(queries, log)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
+        return evaluate(model.score, data, split, limit=limit, seed=seed, device=device, answers=answers)

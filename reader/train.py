@@ -8,7 +8,6 @@ end of the run, where the end is whichever comes first of ``epochs`` and ``budge
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from reader.base import LinkPredictor
-from reader.evaluate import Metrics, evaluate, known_answers, with_inverse
+from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
 
@@ -109,11 +108,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     budget_s = config.budget_minutes * 60 if config.budget_minutes else math.inf
     answers = known_answers(data)
     rng = np.random.default_rng(config.seed)
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if device.type == "cuda"
-        else torch.autocast("cpu", enabled=False)
-    )
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     history: list[dict[str, float]] = []
     best: tuple[float, dict[str, torch.Tensor]] | None = None
@@ -126,16 +121,9 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     def validate() -> None:
         nonlocal best, best_metrics, last_eval
         model.eval()
-        with autocast:
-            m = evaluate(
-                model.score,
-                data,
-                "valid",
-                limit=config.eval_limit,
-                seed=config.seed,
-                device=device,
-                answers=answers,
-            )
+        m = evaluate_model(
+            model, data, "valid", limit=config.eval_limit, seed=config.seed, device=device, answers=answers
+        )
         model.train()
         history.append({"minutes": trained_s / 60, "epoch": step / steps_per_epoch, "valid_mrr": m.mrr})
         log(
@@ -143,7 +131,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             f"(H@10 {m.hits10:.3f}, {m.queries} queries)"
         )
         if best is None or m.mrr > best[0]:
-            best = (m.mrr, copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()}))
+            best = (m.mrr, {k: v.detach().clone() for k, v in model.state_dict().items()})
             best_metrics = m
         last_eval = trained_s
 
