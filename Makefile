@@ -6,7 +6,7 @@ STAMP := $(VENV)/.factloom-installed
 # torch first and pinned: an open range would pull a multi-GB CUDA build.
 TORCH := torch==2.13.0
 
-.PHONY: demo test install lint bench-kg bench-lp clean-store
+.PHONY: demo test install lint bench-kg bench-lp bench-extract clean-store
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH, or run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
@@ -21,6 +21,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/factloom ingest samples/patents
+	HF_HUB_OFFLINE=1 $(BIN)/factloom extract
 	$(BIN)/factloom stats
 	$(BIN)/factloom documents
 	$(BIN)/factloom facts --limit 10
@@ -38,6 +39,11 @@ bench-kg: $(STAMP)
 # Goal (a) of the link-prediction issue: reader vs ComplEx, same CPU budget, same seeded test subset.
 bench-lp: $(STAMP)
 	$(BIN)/python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60 --limit 2000
+
+# Extraction speed (2 threads) and quality against the published reference facts, every design side by side.
+bench-extract: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python bench/extract.py --model joint=models/extract/patent-joint --threads 2 \
+		--predictions labeler=data/silver/reference_labeler.jsonl
 
 clean-store:
 	-$(BIN)/factloom store stop

@@ -13,10 +13,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from app import context
+from app.cli_extract import extract_cli
 from app.cli_lp import lp_cli
 from app.context import CommandContext
 from app.ingest_job import ingest_paths
@@ -24,6 +27,7 @@ from app.settings import Settings
 from ingest.errors import FactloomError
 from ingest.walk import iter_files
 from kg import EmbeddedServer, open_store
+from kg.types import StoredFact
 
 
 def _settings_help() -> str:
@@ -55,6 +59,7 @@ store_cli = typer.Typer(
 cli.add_typer(store_cli, name="store")
 
 cli.add_typer(lp_cli, name="lp")
+cli.add_typer(extract_cli, name="extract")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -147,10 +152,23 @@ def facts(
         return
     for fact in found:
         out.print(
-            f"[bold]{fact.head}[/bold] :: {fact.relation} :: [bold]{fact.tail}[/bold]  "
-            f"[dim]({fact.confidence:.2f}; {fact.source} / {fact.sentence_id})[/dim]",
+            f"[bold]{escape(fact.head)}[/bold] :: {escape(fact.relation)} :: "
+            f"[bold]{escape(fact.tail)}[/bold]  "
+            f"[dim]({fact.confidence:.2f}; {escape(fact.source or '')} / {fact.sentence_id})[/dim]",
             highlight=False,
         )
+        if fact.sentence:
+            out.print(Text("    ").append_text(_marked(fact)), highlight=False)
+
+
+def _marked(fact: StoredFact) -> Text:
+    """The fact's sentence with head/tail underlined-bold and relation pieces in colour (char provenance)."""
+    text = Text(fact.sentence or "")
+    for start, end in (fact.head_span, fact.tail_span):
+        text.stylize("bold underline", start, end)
+    for start, end in fact.relation_spans:
+        text.stylize("cyan", start, end)
+    return text
 
 
 @cli.command()

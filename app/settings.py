@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     http_port: int = Field(12480, ge=1, le=65535, description="embedded store HTTP port on 127.0.0.1")
     store_heap: str = Field("2g", description="embedded store JVM heap")
     jsonl_text_field: str = Field("text", description="field holding the text in .jsonl input")
+    extract_model: Path = Field(
+        Path(__file__).resolve().parents[1] / "models" / "extract" / "patent-joint",
+        description="fact extractor model folder (default: the shipped model)",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -5,6 +5,9 @@ that raises them (``kg.errors.StoreError``, ...), so the tree stays small and do
 
     FactloomError
     ├── IngestError            a file could not be turned into documents (names the file and the reason)
+    ├── ExtractError           (extract) extraction could not run
+    │   ├── ExtractDataError   a training/eval/input record is malformed (names file:line and the field)
+    │   └── ModelLoadError     a model folder is missing files or does not match its design
     ├── StoreError             (kg) the fact store failed or refused a request
     │   ├── StoreUnavailable   the server could not be reached or started
     │   └── DocumentNotFound   a delete or lookup named a document the store does not hold

@@ -221,19 +221,52 @@ class BoltFactStore(FactStore):
         return summary
 
     def sentences(self, document_id: str) -> list[Sentence]:
+        return [sentence for sentence, _ in self._tagged_sentences(document_id)]
+
+    def _tagged_sentences(self, document_id: str) -> list[tuple[Sentence, list[str]]]:
+        """A document's sentences in order, each with the extractor tags that have read it."""
         rows = self._read(
             "MATCH (s:Sentence {document_id: $id}) RETURN s.index AS index, s.text AS text, "
-            "s.section AS section, s.start AS start, s.end AS end ORDER BY s.index",
+            "s.section AS section, s.start AS start, s.end AS end, s.extracted_by AS tags "
+            "ORDER BY s.index",
             id=document_id,
         )
         return [
-            Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]) for r in rows
+            (
+                Sentence(document_id, r["index"], r["text"], r["section"], r["start"], r["end"]),
+                r["tags"] or [],
+            )
+            for r in rows
         ]
 
+    def _document_ids(self) -> list[str]:
+        return [r["id"] for r in self._read("MATCH (d:Document) RETURN d.id AS id ORDER BY id")]
+
     def iter_sentences(self) -> Iterator[Sentence]:
-        ids = [r["id"] for r in self._read("MATCH (d:Document) RETURN d.id AS id ORDER BY id")]
-        for document_id in ids:
+        for document_id in self._document_ids():
             yield from self.sentences(document_id)
+
+    def sentences_to_extract(self, tag: str) -> Iterator[Sentence]:
+        for document_id in self._document_ids():
+            yield from (s for s, tags in self._tagged_sentences(document_id) if tag not in tags)
+
+    def mark_extracted(self, sentence_ids: Iterable[str], tag: str) -> None:
+        ids = sorted(set(sentence_ids))
+        if not ids:
+            return
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            rows = tx.run(
+                "UNWIND $ids AS sid MATCH (s:Sentence {id: sid}) RETURN s.id AS id, s.extracted_by AS tags",
+                ids=ids,
+            )
+            # read-modify-write in one transaction: list append in Cypher differs between servers
+            fresh = [[r["id"], [*(r["tags"] or []), tag]] for r in rows if tag not in (r["tags"] or [])]
+            tx.run(
+                "UNWIND $rows AS r MATCH (s:Sentence {id: r[0]}) SET s.extracted_by = r[1]", rows=fresh
+            ).consume()
+
+        self._write_tx(work, "marking sentences as extracted")
 
     # -- facts -----------------------------------------------------------------------------------------
     def write_facts(self, facts: Iterable[ExtractedFact]) -> int:

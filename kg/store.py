@@ -90,6 +90,14 @@ class FactStore(abc.ABC):
         """Every stored sentence, document by document (one query per document)."""
 
     @abc.abstractmethod
+    def sentences_to_extract(self, tag: str) -> Iterator[Sentence]:
+        """Stored sentences not yet read by extractor ``tag`` (``name@version``), document by document."""
+
+    @abc.abstractmethod
+    def mark_extracted(self, sentence_ids: Iterable[str], tag: str) -> None:
+        """Record that extractor ``tag`` has read these sentences (whether or not it found facts)."""
+
+    @abc.abstractmethod
     def stats(self) -> StoreStats: ...
 
     @abc.abstractmethod

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from extract.registry import DESIGNS
 from ingest.parsers import PARSERS
 from reader.registry import MODELS
 from retrieve.retrievers import RETRIEVERS
@@ -19,6 +20,7 @@ REGISTRIES: dict[str, dict[str, type]] = {
     "ingest.parsers.PARSERS": PARSERS,
     "retrieve.retrievers.RETRIEVERS": RETRIEVERS,
     "reader.registry.MODELS": MODELS,
+    "extract.registry.DESIGNS": DESIGNS,
 }
 
 

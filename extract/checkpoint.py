@@ -1,0 +1,79 @@
+"""Saving and loading extractor models: one self-contained folder, loadable offline.
+
+Layout::
+
+    model_dir/
+      extractor.json      ExtractorConfig + training metadata (data, command, metrics)
+      model.safetensors   every weight of the design (fp16 by default: half the size, same facts)
+      backbone/           the backbone's config.json and tokenizer files (no weights)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from extract.base import ExtractorConfig, FactExtractor
+from extract.errors import ModelLoadError
+
+CONFIG_FILE = "extractor.json"
+WEIGHTS_FILE = "model.safetensors"
+BACKBONE_DIR = "backbone"
+
+
+def save_model(
+    model: FactExtractor, directory: Path, *, half: bool = True, metadata: dict[str, Any] | None = None
+) -> None:
+    """Write ``model`` to ``directory`` (created; files replaced)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    encoder = next(m for m in model.modules() if hasattr(m, "config") and hasattr(m.config, "hidden_size"))
+    encoder.config.save_pretrained(directory / BACKBONE_DIR)
+    model.tokenizer.save_pretrained(directory / BACKBONE_DIR)
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
+        for k, v in model.state_dict().items()
+    }
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"design": model.design})
+    info = {"config": model.config.to_json(), "metadata": metadata or {}}
+    (directory / CONFIG_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def read_info(directory: Path) -> dict[str, Any]:
+    """The ``extractor.json`` content of a model folder."""
+    path = directory / CONFIG_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{directory}: not an extractor model folder (no {CONFIG_FILE})") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path}: cannot read ({exc})") from exc
+
+
+def load_model(directory: Path, device: str | torch.device = "cpu") -> FactExtractor:
+    """Load a saved model (weights back to fp32) ready for :meth:`FactExtractor.extract`."""
+    from extract.registry import DESIGNS
+
+    info = read_info(directory)
+    try:
+        config = ExtractorConfig(**info["config"])
+    except (KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{directory / CONFIG_FILE}: invalid config ({exc})") from exc
+    if config.design not in DESIGNS:
+        raise ModelLoadError(f"{directory}: unknown design {config.design!r}; known: {', '.join(DESIGNS)}")
+    model = DESIGNS[config.design](config, str(directory / BACKBONE_DIR), pretrained=False)
+    try:
+        state = load_file(str(directory / WEIGHTS_FILE))
+    except (OSError, RuntimeError) as exc:
+        raise ModelLoadError(f"{directory / WEIGHTS_FILE}: cannot read weights ({exc})") from exc
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelLoadError(
+            f"{directory}: weights do not match the design "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
+    return model.to(device).eval()
