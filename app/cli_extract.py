@@ -92,6 +92,12 @@ def train_cmd(
     add: Annotated[
         list[Path] | None, typer.Option(help="extra examples .jsonl to train on (repeatable)")
     ] = None,
+    max_pair_distance: Annotated[
+        int, typer.Option(help="score entity pairs at most this many entities apart")
+    ] = 6,
+    negatives: Annotated[
+        float, typer.Option(help="two-stage: marked pairs without a relation per pair with one")
+    ] = 1.0,
     device: Annotated[str | None, typer.Option(help="cpu | cuda (default: cuda when present)")] = None,
     threads: Threads = None,
 ) -> None:
@@ -118,6 +124,8 @@ def train_cmd(
         lr=lr,
         seed=seed,
         device=device,
+        max_pair_distance=max_pair_distance,
+        negatives_per_positive=negatives,
     )
     typer.echo(f"training {design} on {len(train_examples)} sentences ({len(valid)} validation)", err=True)
     started = time.time()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from extract.base import FactExtractor
 from extract.checkpoint import load_model
 from extract.evaluate import FactSentence, read_fact_file, score_facts, score_tags
 from extract.examples import read_examples
@@ -45,7 +46,7 @@ def patent_sentences(n: int) -> list[str]:
     return out[:n]
 
 
-def speed(model, sentences: list[str], repeats: int, batch_size: int) -> tuple[float, int]:  # noqa: ANN001
+def speed(model: FactExtractor, sentences: list[str], repeats: int, batch_size: int) -> tuple[float, int]:
     model.extract(sentences[:32], batch_size=batch_size)  # warm-up
     rates, facts = [], 0
     for _ in range(repeats):
@@ -57,9 +58,13 @@ def speed(model, sentences: list[str], repeats: int, batch_size: int) -> tuple[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", action="append", default=[], help="NAME=MODEL_DIR (repeatable)")
-    parser.add_argument("--predictions", action="append", default=[], help="NAME=PREDICTIONS.jsonl (quality only)")
+    parser.add_argument(
+        "--predictions", action="append", default=[], help="NAME=PREDICTIONS.jsonl (quality only)"
+    )
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--silver-test", type=Path, default=ROOT / "data/silver/test.jsonl")
     parser.add_argument("--sentences", type=int, default=1000)
@@ -79,7 +84,9 @@ def main() -> None:
         name, _, path = spec.partition("=")
         model = load_model(Path(path))
         n = args.slow_sentences if model.design == "two-stage" else args.sentences
-        rate, n_facts = speed(model, sentences[:n], args.repeats if n == args.sentences else 1, args.batch_size)
+        rate, n_facts = speed(
+            model, sentences[:n], args.repeats if n == args.sentences else 1, args.batch_size
+        )
         found = model.extract([r.sentence for r in reference])
         pred = [
             FactSentence(r.key, r.sentence, r.group, tuple((f.head, f.relation, f.tail) for f in fs))
@@ -91,8 +98,10 @@ def main() -> None:
         name, _, path = spec.partition("=")
         rows.append((name, "file", None, 0, None, read_fact_file(Path(path)), None))
 
-    print(f"\n# fact extraction — {time.strftime('%Y-%m-%d')} — {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, torch threads {args.threads}\n")
+    print(
+        f"\n# fact extraction — {time.strftime('%Y-%m-%d')} — {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, torch threads {args.threads}\n"
+    )
     print("| design | sentences/s | timed on | facts/sentence | P | R | F1 | strict F1 | stage-1 token F1 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, design, rate, n, per, pred, tok in rows:
@@ -103,8 +112,10 @@ def main() -> None:
             f"{f'{per:.2f}' if per is not None else '–'} | {loose.precision:.3f} | {loose.recall:.3f} | "
             f"{loose.f1:.3f} | {strict.f1:.3f} | {f'{tok:.3f}' if tok is not None else '–'} |"
         )
-    print(f"\nreference: {args.reference} ({len(reference)} sentences); speed on real patent sentences from "
-          f"data/silver; P/R/F1 normalised (lower case, whitespace, leading a/an/the dropped from head/tail).")
+    print(
+        f"\nreference: {args.reference} ({len(reference)} sentences); speed on real patent sentences from "
+        f"data/silver; P/R/F1 normalised (lower case, whitespace, leading a/an/the dropped from head/tail)."
+    )
 
 
 if __name__ == "__main__":

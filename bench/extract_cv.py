@@ -6,7 +6,7 @@ is scored by k-fold cross-validation with whole patents held out: for each fold,
 all folds form one file, scored like any other (``bench/extract.py --predictions NAME=FILE``).
 
 Usage:
-    python bench/extract_cv.py --init models/extract/patent-joint --folds 5 --epochs 8 \\
+    python bench/extract_cv.py --init SILVER_MODEL_DIR --folds 5 --epochs 30 --lr 1e-4 \\
         --out bench/out/joint-cv-predictions.jsonl
 """
 
@@ -32,7 +32,9 @@ REFERENCE = ROOT.parent / "shared/data/patents/design_kgex_samples/selected_fact
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--init", type=Path, required=True, help="silver-trained model folder")
     parser.add_argument("--reference", type=Path, default=REFERENCE)
     parser.add_argument("--folds", type=int, default=5)
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--max-pair-distance", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, required=True, help="predictions .jsonl to write")
     args = parser.parse_args()
@@ -53,7 +56,13 @@ def main() -> None:
     for fold in range(args.folds):
         tune = [e for e, f in zip(examples, folds, strict=True) if f != fold]
         held = [e for e, f in zip(examples, folds, strict=True) if f == fold]
-        config = ExtractTrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, seed=args.seed)
+        config = ExtractTrainConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            max_pair_distance=args.max_pair_distance,
+        )
         model, _ = train(config, tune, init=load_model(args.init), progress=False)
         for example, facts in zip(held, model.extract([e.sentence for e in held]), strict=True):
             predictions[example.id] = [f.to_json() for f in facts]

@@ -38,7 +38,8 @@ class ExtractorConfig:
             window).
         max_pair_distance: only entity pairs at most this many entities apart are scored.
         negatives_per_positive: stage-2 training pairs without a relation per pair with one (two-stage).
-        version: a label stored with every fact the model writes (``extractor_version``).
+        version: stored with every fact the model writes (``extractor_version``); set on save to the
+            content hash of the weights.
     """
 
     design: str
@@ -46,9 +47,9 @@ class ExtractorConfig:
     num_layers: int | None = None
     max_length: int = 256
     max_words: int = 120
-    max_pair_distance: int = 8
-    negatives_per_positive: float = 2.0
-    version: str = "1"
+    max_pair_distance: int = 6
+    negatives_per_positive: float = 1.0
+    version: str = "unsaved"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

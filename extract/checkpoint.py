@@ -10,6 +10,7 @@ Layout::
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ def save_model(
         for k, v in model.state_dict().items()
     }
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"design": model.design})
+    # The version stored with every fact is the weights' content hash: retraining gives a new version, so
+    # ``factloom extract`` reads the store again; loading the same folder twice gives the same one.
+    model.config.version = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()[:12]
     info = {"config": model.config.to_json(), "metadata": metadata or {}}
     (directory / CONFIG_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 

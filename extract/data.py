@@ -4,6 +4,8 @@
 - a folder with ``train.jsonl`` (and optionally ``validation.jsonl``/``test.jsonl``) of
   :class:`~extract.examples.SentenceExample` records — the committed silver set ``data/silver`` is one;
 - one such ``.jsonl`` file;
+- the published reference facts (``selected_facts.jsonl``: ``patent_id``, ``sentence``, ``facts[].raw``),
+  converted by :mod:`extract.reference` (for fine-tuning; evaluate such models by cross-validation);
 - anything in the reference paper's hub format: the hub id ``siddharthl1293/engineering_design_facts`` (needs
   a network), a local copy in the hub layout (``data/train-*.parquet``), or one parquet/jsonl file of rows.
 """
@@ -32,8 +34,13 @@ def load_split(
     if path.is_dir() and (path / SPLIT_FILES["train"]).exists():
         file = path / SPLIT_FILES.get(split, f"{split}.jsonl")
         return _limit(list(read_examples(file)) if file.exists() else [], limit)
-    if path.is_file() and path.suffix == ".jsonl" and _is_examples_file(path):
+    kind = _jsonl_kind(path) if path.is_file() and path.suffix == ".jsonl" else None
+    if kind == "examples":
         return _limit(list(read_examples(path)) if split == "train" else [], limit)
+    if kind == "reference":
+        from extract.reference import examples_from_reference
+
+        return _limit(examples_from_reference(path)[0] if split == "train" else [], limit)
     from extract.hub import load_hub_dataset
 
     try:
@@ -45,15 +52,21 @@ def load_split(
     return examples
 
 
-def _is_examples_file(path: Path) -> bool:
+def _jsonl_kind(path: Path) -> str | None:
+    """``examples``, ``reference`` or ``None`` (hub rows), judged by the first record."""
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 try:
-                    return "entities" in json.loads(line)
+                    first = json.loads(line)
                 except json.JSONDecodeError:
-                    return True  # let read_examples name the bad line
-    return True
+                    return "examples"  # let read_examples name the bad line
+                if isinstance(first, dict) and "entities" in first:
+                    return "examples"
+                if isinstance(first, dict) and "patent_id" in first and "facts" in first:
+                    return "reference"
+                return None
+    return "examples"
 
 
 def _limit(examples: list[SentenceExample], limit: int | None) -> list[SentenceExample]:

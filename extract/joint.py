@@ -27,7 +27,7 @@ from torch import nn
 from extract.base import ExtractorConfig, FactExtractor, Window, length_batches, pairs_within
 from extract.encoding import WordBatch, encode, word_states
 from extract.examples import SentenceExample
-from extract.facts import FoundFact, entity_spans, make_fact, span_confidence
+from extract.facts import FoundFact, PairDecision, entity_spans, span_confidence, window_facts
 from extract.labels import STAGE1_LABELS, entity_words, pair_relation_words, stage1_tags
 from extract.text import words
 
@@ -182,28 +182,35 @@ class JointExtractor(FactExtractor):
             return []
         enc, states, tags, best = self.stage1(windows)
         spans = [entity_spans(t) for t in tags]
-        items = [
-            (b, spans[b][h], spans[b][t], t - h)
+        pair_index = [
+            (b, h, t)
             for b in range(len(windows))
             for h, t in pairs_within(len(spans[b]), self.config.max_pair_distance)
         ]
-        results: list[list[FoundFact]] = [[] for _ in windows]
+        items = [(b, spans[b][h], spans[b][t], t - h) for b, h, t in pair_index]
+        pair_index = [(h, t) for _, h, t in pair_index]
         if not items:
-            return results
+            return [[] for _ in windows]
         pairs = Pairs.build(items).to(self.device)
         probs = self.pair_scores(states, pairs).sigmoid()
         probs = probs.masked_fill(pairs.inside(probs.size(-1)) | ~enc.word_mask()[pairs.row], 0.0).cpu()
-        threshold = self.config.extra.get("relation_threshold", 0.5)
-        chosen = probs > threshold
+        chosen = probs > self.config.extra.get("relation_threshold", 0.5)
+        decisions: list[list[PairDecision]] = [[] for _ in windows]
         for n in chosen.any(-1).nonzero().flatten().tolist():
-            b, h, t, _ = items[n]
+            b, _, _, _ = items[n]
+            h, t = pair_index[n]
             rel = chosen[n].nonzero().flatten().tolist()
-            rel_conf = float(probs[n, rel].mean())
-            ent_conf = (span_confidence(best[b], h) * span_confidence(best[b], t)) ** 0.5
-            fact = make_fact(windows[b].sentence, windows[b].words, h, t, rel, rel_conf * ent_conf)
-            if fact is not None:
-                results[b].append(fact)
-        return results
+            decisions[b].append(PairDecision(h, t, tuple(rel), float(probs[n, rel].mean())))
+        return [
+            window_facts(
+                win.sentence,
+                win.words,
+                spans[b],
+                [span_confidence(best[b], e) for e in spans[b]],
+                decisions[b],
+            )
+            for b, win in enumerate(windows)
+        ]
 
 
 def position_codes(pos: torch.Tensor, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:

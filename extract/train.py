@@ -52,9 +52,8 @@ class ExtractTrainConfig:
     seed: int = 13
     device: str | None = None
     max_length: int = 256
-    max_pair_distance: int = 8
-    negatives_per_positive: float = 2.0
-    version: str = "1"
+    max_pair_distance: int = 6
+    negatives_per_positive: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -81,7 +80,6 @@ def build_model(config: ExtractTrainConfig) -> FactExtractor:
         max_length=config.max_length,
         max_pair_distance=config.max_pair_distance,
         negatives_per_positive=config.negatives_per_positive,
-        version=config.version,
     )
     return DESIGNS[config.design](ext, base, pretrained=True)
 
@@ -98,7 +96,8 @@ def train(
     """Train a model; returns it (in eval mode) and one log line per epoch.
 
     ``init`` continues training an existing model (fine-tuning, e.g. on reference sentences) instead of
-    building a new one from ``config.base_model``; ``config.design`` is then ignored.
+    building a new one from ``config.base_model``; of the model settings only ``max_pair_distance`` is then
+    taken from ``config``.
     """
     if not train_examples:
         raise ValueError("no training examples")
@@ -106,6 +105,7 @@ def train(
     torch.manual_seed(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = (init if init is not None else build_model(config)).to(device)
+    model.config.max_pair_distance = config.max_pair_distance  # a fine-tune may narrow or widen it
     rng = random.Random(config.seed)
     steps_per_epoch = math.ceil(len(train_examples) / config.batch_size)
     total = steps_per_epoch * config.epochs

@@ -21,7 +21,7 @@ from torch import nn
 from extract.base import ExtractorConfig, FactExtractor, Window, length_batches, pairs_within
 from extract.encoding import WordBatch, encode, word_states
 from extract.examples import SentenceExample
-from extract.facts import FoundFact, entity_spans, make_fact, span_confidence
+from extract.facts import FoundFact, PairDecision, entity_spans, span_confidence, window_facts
 from extract.labels import PAIR_LABELS, STAGE1_LABELS, entity_words, mark, pair_relation_words, stage1_tags
 from extract.text import words
 
@@ -120,29 +120,39 @@ class TwoStageExtractor(FactExtractor):
             return []
         device = self.device
         _, _, tags, best = self.stage1(windows)
-        jobs = []  # (window, head, tail, marked)
-        for b, win in enumerate(windows):
-            spans = entity_spans(tags[b])
-            for h, t in pairs_within(len(spans), self.config.max_pair_distance):
-                jobs.append((b, spans[h], spans[t], mark(win.words, spans[h], spans[t])))
-        results: list[list[FoundFact]] = [[] for _ in windows]
+        spans = [entity_spans(t) for t in tags]
+        jobs = [  # (window, head index, tail index, marked sentence)
+            (b, h, t, mark(win.words, spans[b][h], spans[b][t]))
+            for b, win in enumerate(windows)
+            for h, t in pairs_within(len(spans[b]), self.config.max_pair_distance)
+        ]
+        decisions: list[list[PairDecision]] = [[] for _ in windows]
+        threshold = self.config.extra.get("relation_threshold", 0.5)
         for start in range(0, len(jobs), PAIR_BATCH):
             part = jobs[start : start + PAIR_BATCH]
             enc2 = encode(self.tokenizer, [j[3].words for j in part], self.config.max_length).to(device)
             rel_probs = self.stage2(enc2).softmax(-1)[..., 1].masked_fill(~enc2.word_mask(), 0.0).cpu()
             for k, (b, h, t, marked) in enumerate(part):
-                rel = [
-                    (o, float(rel_probs[k, i]))
+                hs, ts = spans[b][h], spans[b][t]
+                outside = [
+                    i
                     for i, o in enumerate(marked.origin)
-                    if o >= 0 and rel_probs[k, i] > 0.5 and not (h[0] <= o < h[1] or t[0] <= o < t[1])
+                    if o >= 0 and not (hs[0] <= o < hs[1] or ts[0] <= o < ts[1])
                 ]
-                if not rel:
-                    continue
-                rel_conf = sum(p for _, p in rel) / len(rel)
-                ent_conf = (span_confidence(best[b], h) * span_confidence(best[b], t)) ** 0.5
-                fact = make_fact(
-                    windows[b].sentence, windows[b].words, h, t, [o for o, _ in rel], rel_conf * ent_conf
-                )
-                if fact is not None:
-                    results[b].append(fact)
+                rel = [
+                    (marked.origin[i], float(rel_probs[k, i])) for i in outside if rel_probs[k, i] > threshold
+                ]
+                if rel:
+                    probability = sum(p for _, p in rel) / len(rel)
+                    decisions[b].append(PairDecision(h, t, tuple(o for o, _ in rel), probability))
+        results = [
+            window_facts(
+                win.sentence,
+                win.words,
+                spans[b],
+                [span_confidence(best[b], e) for e in spans[b]],
+                decisions[b],
+            )
+            for b, win in enumerate(windows)
+        ]
         return results
