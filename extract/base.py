@@ -19,7 +19,7 @@ from torch import nn
 
 from extract.encoding import WordBatch, encode, load_backbone, load_tokenizer
 from extract.examples import SentenceExample
-from extract.facts import FoundFact
+from extract.facts import FoundFact, PairDecision, span_confidence, window_facts
 from extract.labels import STAGE1_LABELS
 from extract.text import Word, words
 
@@ -163,6 +163,25 @@ class FactExtractor(nn.Module, ABC):
         for facts in found:
             facts.sort(key=lambda f: (f.head_span, f.tail_span))
         return found
+
+
+def decode_windows(
+    windows: list[Window],
+    spans: list[list[tuple[int, int]]],
+    tag_probs: list[list[float]],
+    decisions: list[list[PairDecision]],
+) -> list[list[FoundFact]]:
+    """Facts of each window from its entities, stage-1 probabilities and pair decisions."""
+    return [
+        window_facts(
+            win.sentence,
+            win.words,
+            spans[b],
+            [span_confidence(tag_probs[b], e) for e in spans[b]],
+            decisions[b],
+        )
+        for b, win in enumerate(windows)
+    ]
 
 
 def split_windows(index: int, sentence: str, max_words: int) -> list[Window]:

@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -34,6 +33,7 @@ from typing import Literal
 
 from extract.errors import ExtractDataError
 from extract.examples import SentenceExample
+from extract.jsonl import iter_jsonl
 from extract.text import normalise, strict
 
 Mode = Literal["normalised", "strict"]
@@ -147,21 +147,9 @@ def read_fact_file(path: Path) -> list[FactSentence]:
         >>> rows[0].key, rows[0].group, rows[0].facts[0]  # doctest: +SKIP
         ('US7978247:0', 'US7978247', ('The focusing information visualization system', 'of', 'the invention'))
     """
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise ExtractDataError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     rows: list[FactSentence] = []
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExtractDataError(where, f"not valid JSON ({exc.msg})") from exc
-            rows.append(fact_sentence_from_json(obj, where, str(number)))
+    for number, where, obj in iter_jsonl(path):
+        rows.append(fact_sentence_from_json(obj, where, str(number)))
     return rows
 
 

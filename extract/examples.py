@@ -23,6 +23,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from extract.errors import ExtractDataError
+from extract.jsonl import iter_jsonl
 from extract.types import Span
 
 
@@ -117,20 +118,8 @@ def example_from_json(obj: object, where: str) -> SentenceExample:
 
 def read_examples(path: Path) -> Iterator[SentenceExample]:
     """Read a JSON Lines file of examples; a bad line raises :class:`ExtractDataError` naming it."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise ExtractDataError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExtractDataError(where, f"not valid JSON ({exc.msg})") from exc
-            yield example_from_json(obj, where)
+    for _, where, obj in iter_jsonl(path):
+        yield example_from_json(obj, where)
 
 
 def write_examples(path: Path, examples: Iterable[SentenceExample]) -> int:

@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from extract.base import ExtractorConfig, FactExtractor, Window, length_batches, pairs_within
+from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, length_batches, pairs_within
 from extract.encoding import WordBatch, encode, word_states
 from extract.examples import SentenceExample
-from extract.facts import FoundFact, PairDecision, entity_spans, span_confidence, window_facts
+from extract.facts import FoundFact, PairDecision, entity_spans
 from extract.labels import STAGE1_LABELS, entity_words, pair_relation_words, stage1_tags
 from extract.text import words
 
@@ -201,16 +201,7 @@ class JointExtractor(FactExtractor):
             h, t = pair_index[n]
             rel = chosen[n].nonzero().flatten().tolist()
             decisions[b].append(PairDecision(h, t, tuple(rel), float(probs[n, rel].mean())))
-        return [
-            window_facts(
-                win.sentence,
-                win.words,
-                spans[b],
-                [span_confidence(best[b], e) for e in spans[b]],
-                decisions[b],
-            )
-            for b, win in enumerate(windows)
-        ]
+        return decode_windows(windows, spans, best, decisions)
 
 
 def position_codes(pos: torch.Tensor, head: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:

@@ -37,13 +37,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from extract.errors import ExtractDataError
 from extract.examples import FactLabel, SentenceExample, write_examples
+from extract.jsonl import iter_jsonl
 from extract.types import Span
 
 # The ``::`` separators; a bare ``::`` with spaces around it, so an empty relation (``a (1) :: :: b (2)``)
@@ -115,22 +115,9 @@ def examples_from_reference(path: Path) -> tuple[list[SentenceExample], Referenc
     """
     examples: list[SentenceExample] = []
     counts = {"in": 0, "out": 0, "unaligned": 0, "empty": 0, "other": 0}
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise ExtractDataError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExtractDataError(where, f"not valid JSON ({exc.msg})") from exc
-            patent_id, sent_idx, sentence, facts = _read_record(record, where)
-            example = _convert(f"{patent_id}:{sent_idx}", patent_id, sentence, facts, counts)
-            examples.append(example)
+    for _, where, record in iter_jsonl(path):
+        patent_id, sent_idx, sentence, facts = _read_record(record, where)
+        examples.append(_convert(f"{patent_id}:{sent_idx}", patent_id, sentence, facts, counts))
     stats = ReferenceStats(
         sentences=len(examples),
         facts_in=counts["in"],

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from extract.base import ExtractorConfig, FactExtractor, Window, length_batches, pairs_within
+from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, length_batches, pairs_within
 from extract.encoding import WordBatch, encode, word_states
 from extract.examples import SentenceExample
-from extract.facts import FoundFact, PairDecision, entity_spans, span_confidence, window_facts
+from extract.facts import FoundFact, PairDecision, entity_spans
 from extract.labels import PAIR_LABELS, STAGE1_LABELS, entity_words, mark, pair_relation_words, stage1_tags
 from extract.text import words
 
@@ -145,14 +145,4 @@ class TwoStageExtractor(FactExtractor):
                 if rel:
                     probability = sum(p for _, p in rel) / len(rel)
                     decisions[b].append(PairDecision(h, t, tuple(o for o, _ in rel), probability))
-        results = [
-            window_facts(
-                win.sentence,
-                win.words,
-                spans[b],
-                [span_confidence(best[b], e) for e in spans[b]],
-                decisions[b],
-            )
-            for b, win in enumerate(windows)
-        ]
-        return results
+        return decode_windows(windows, spans, best, decisions)
