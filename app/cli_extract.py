@@ -17,7 +17,8 @@ import typer
 from app import context
 
 extract_cli = typer.Typer(
-    help="Patent fact extraction with trained token classifiers (no LLM): train, run, evaluate.",
+    help="Patent fact extraction with trained token classifiers (no LLM): train, run, evaluate. "
+    "Without a command: extract facts for every stored sentence this model version has not read yet.",
     invoke_without_command=True,
 )
 
