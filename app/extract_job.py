@@ -11,7 +11,6 @@ from typing import Any
 
 from extract.base import FactExtractor
 from extract.errors import ExtractDataError
-from extract.facts import FoundFact
 from ingest import Sentence
 from kg.store import FactStore
 
@@ -154,30 +153,19 @@ def evaluate(
 ) -> dict[str, Any]:
     """Scores for ``factloom extract eval`` (see :mod:`extract.evaluate`)."""
     from extract.data import SILVER_DIR
-    from extract.evaluate import FactSentence, read_fact_file, score_facts, score_tags
+    from extract.evaluate import model_predictions, model_tag_scores, read_fact_file, score_facts
     from extract.examples import read_examples
-    from extract.labels import STAGE1_LABELS, stage1_tags
 
     ref = read_fact_file(reference)
     if predictions is not None:
         pred = read_fact_file(predictions)
     else:
         assert model is not None
-        found = model.extract([r.sentence for r in ref])
-        pred = [
-            FactSentence(r.key, r.sentence, r.group, _triples(fs)) for r, fs in zip(ref, found, strict=True)
-        ]
+        pred = model_predictions(model, ref)
     report: dict[str, Any] = {}
     for mode in ("normalised", "strict"):
         report[mode] = score_facts(pred, ref, mode).__dict__
     if model is not None:
-        examples = list(read_examples(silver_test or SILVER_DIR / "test.jsonl"))
-        gold = [stage1_tags(e) for e in examples]
-        tagged = model.tag([e.sentence for e in examples])
-        scores = score_tags(gold, tagged, STAGE1_LABELS)
+        scores = model_tag_scores(model, list(read_examples(silver_test or SILVER_DIR / "test.jsonl")))
         report["tokens"] = {k: v.__dict__ for k, v in scores.items() if k != "O"}
     return report
-
-
-def _triples(facts: list[FoundFact]) -> tuple[tuple[str, str, str], ...]:
-    return tuple((f.head, f.relation, f.tail) for f in facts)

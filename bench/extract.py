@@ -30,9 +30,8 @@ import torch
 
 from extract.base import FactExtractor
 from extract.checkpoint import load_model
-from extract.evaluate import FactSentence, read_fact_file, score_facts, score_tags
+from extract.evaluate import model_predictions, model_tag_scores, read_fact_file, score_facts
 from extract.examples import read_examples
-from extract.labels import STAGE1_LABELS, stage1_tags
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared/data/patents/design_kgex_samples/selected_facts.jsonl"
@@ -77,7 +76,6 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     reference = read_fact_file(args.reference)
     silver = list(read_examples(args.silver_test))
-    gold_tags = [stage1_tags(e) for e in silver]
     sentences = patent_sentences(args.sentences)
     rows = []
     for spec in args.model:
@@ -87,12 +85,8 @@ def main() -> None:
         rate, n_facts = speed(
             model, sentences[:n], args.repeats if n == args.sentences else 1, args.batch_size
         )
-        found = model.extract([r.sentence for r in reference])
-        pred = [
-            FactSentence(r.key, r.sentence, r.group, tuple((f.head, f.relation, f.tail) for f in fs))
-            for r, fs in zip(reference, found, strict=True)
-        ]
-        tags = score_tags(gold_tags, model.tag([e.sentence for e in silver]), STAGE1_LABELS)["micro"]
+        pred = model_predictions(model, reference)
+        tags = model_tag_scores(model, silver)["micro"]
         rows.append((name, model.design, rate, n, n_facts / n, pred, tags.f1))
     for spec in args.predictions:
         name, _, path = spec.partition("=")

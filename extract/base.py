@@ -20,7 +20,7 @@ from torch import nn
 from extract.encoding import WordBatch, encode, load_backbone, load_tokenizer
 from extract.examples import SentenceExample
 from extract.facts import FoundFact, PairDecision, span_confidence, window_facts
-from extract.labels import STAGE1_LABELS
+from extract.labels import STAGE1_LABELS, stage1_tags
 from extract.text import Word, words
 
 
@@ -88,11 +88,30 @@ class FactExtractor(nn.Module, ABC):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    @abstractmethod
     def training_batches(
         self, examples: Sequence[SentenceExample], batch_size: int, rng: random.Random
     ) -> Iterator[Any]:
         """One epoch of batches (length-bucketed, shuffled with ``rng``)."""
+        lengths = [len(e.sentence) for e in examples]
+        for idx in length_batches(lengths, batch_size, rng):
+            yield self.make_batch([examples[i] for i in idx], rng)
+
+    @abstractmethod
+    def make_batch(self, examples: list[SentenceExample], rng: random.Random) -> Any:
+        """One training batch from labelled sentences (``rng`` for any sampling the design does)."""
+
+    def stage1_targets(
+        self, examples: list[SentenceExample]
+    ) -> tuple[list[list[Word]], WordBatch, torch.Tensor]:
+        """Words of each sentence, their encoding, and stage-1 label ids ``[B, W]`` (-100 where ignored)."""
+        word_lists = [words(e.sentence) for e in examples]
+        enc = encode(self.tokenizer, [[w.text for w in wl] for wl in word_lists], self.config.max_length)
+        tags = torch.full(enc.first.shape, -100, dtype=torch.long)
+        for b, (example, wl) in enumerate(zip(examples, word_lists, strict=True)):
+            ids = [STAGE1_LABELS.index(t) for t in stage1_tags(example, wl)]
+            tags[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        tags[~enc.word_mask()] = -100
+        return word_lists, enc, tags
 
     @abstractmethod
     def loss(self, batch: Any) -> torch.Tensor:

@@ -8,7 +8,6 @@ a model reads one state per word and a label per word.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
@@ -108,7 +107,3 @@ def word_states(hidden: torch.Tensor, batch: WordBatch) -> torch.Tensor:
     index = batch.first.clamp(min=0).unsqueeze(-1).expand(-1, -1, hidden.size(-1))
     states = hidden.gather(1, index)
     return states * batch.word_mask().unsqueeze(-1).to(states.dtype)
-
-
-def is_local_model(path: str) -> bool:
-    return Path(path).is_dir()

@@ -29,12 +29,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from extract.errors import ExtractDataError
 from extract.examples import SentenceExample
 from extract.jsonl import iter_jsonl
 from extract.text import normalise, strict
+
+if TYPE_CHECKING:  # the metrics need no torch; only the two model helpers at the end touch a model
+    from extract.base import FactExtractor
 
 Mode = Literal["normalised", "strict"]
 Triple = tuple[str, str, str]
@@ -504,3 +507,20 @@ def format_table(rows: Sequence[tuple[str, FactScores, FactScores]]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def model_predictions(model: FactExtractor, reference: Sequence[FactSentence]) -> list[FactSentence]:
+    """Run ``model`` on the reference sentences: its facts, ready for :func:`score_facts`."""
+    found = model.extract([r.sentence for r in reference])
+    return [
+        FactSentence(r.key, r.sentence, r.group, tuple((f.head, f.relation, f.tail) for f in facts))
+        for r, facts in zip(reference, found, strict=True)
+    ]
+
+
+def model_tag_scores(model: FactExtractor, examples: Sequence[SentenceExample]) -> dict[str, TagScores]:
+    """Token-level stage-1 scores of ``model`` on labelled sentences (per label and ``micro``)."""
+    from extract.labels import STAGE1_LABELS, stage1_tags
+
+    gold = [stage1_tags(e) for e in examples]
+    return score_tags(gold, model.tag([e.sentence for e in examples]), STAGE1_LABELS)

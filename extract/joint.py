@@ -17,19 +17,17 @@ sentence is one encoder pass plus a small ``pairs × words × 128`` tensor.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, length_batches, pairs_within
-from extract.encoding import WordBatch, encode, word_states
+from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, pairs_within
+from extract.encoding import WordBatch, word_states
 from extract.examples import SentenceExample
 from extract.facts import FoundFact, PairDecision, entity_spans
-from extract.labels import STAGE1_LABELS, entity_words, pair_relation_words, stage1_tags
-from extract.text import words
+from extract.labels import STAGE1_LABELS, entity_words, pair_relation_words
 
 PAIR_DIM = 128
 DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 6, 9, 16)  # lower bounds of the log-spaced distance buckets
@@ -130,30 +128,18 @@ class JointExtractor(FactExtractor):
         return self.tagger(features)
 
     # ---- training ----------------------------------------------------------------------------------------
-    def training_batches(
-        self, examples: Sequence[SentenceExample], batch_size: int, rng: random.Random
-    ) -> Iterator[JointBatch]:
-        lengths = [len(e.sentence) for e in examples]
-        for idx in length_batches(lengths, batch_size, rng):
-            yield self._batch([examples[i] for i in idx])
-
-    def _batch(self, examples: list[SentenceExample]) -> JointBatch:
-        word_lists = [words(e.sentence) for e in examples]
-        enc = encode(self.tokenizer, [[w.text for w in wl] for wl in word_lists], self.config.max_length)
+    def make_batch(self, examples: list[SentenceExample], rng: random.Random) -> JointBatch:
+        word_lists, enc, tags = self.stage1_targets(examples)
         n_words = enc.first.size(1)
-        tags = torch.full((len(examples), n_words), -100, dtype=torch.long)
         items: list[tuple[int, tuple[int, int], tuple[int, int], int]] = []
         relations: list[list[int]] = []
         for b, (example, wl) in enumerate(zip(examples, word_lists, strict=True)):
-            tag_ids = [STAGE1_LABELS.index(t) for t in stage1_tags(example, wl)]
-            tags[b, : len(tag_ids)] = torch.tensor(tag_ids, dtype=torch.long)
             ents = entity_words(example, wl)
             gold = pair_relation_words(example, wl)
             for h, t in pairs_within(len(ents), self.config.max_pair_distance):
                 if ents[h][0] >= 0 and ents[t][0] >= 0:
                     items.append((b, ents[h], ents[t], t - h))
                     relations.append(gold.get((h, t), []))
-        tags[~enc.word_mask()] = -100
         relation = torch.zeros(len(items), n_words)
         for n, rel in enumerate(relations):
             relation[n, rel] = 1.0

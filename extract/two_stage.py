@@ -11,19 +11,17 @@ but slow: the encoder runs once per pair.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, length_batches, pairs_within
+from extract.base import ExtractorConfig, FactExtractor, Window, decode_windows, pairs_within
 from extract.encoding import WordBatch, encode, word_states
 from extract.examples import SentenceExample
 from extract.facts import FoundFact, PairDecision, entity_spans
-from extract.labels import PAIR_LABELS, STAGE1_LABELS, entity_words, mark, pair_relation_words, stage1_tags
-from extract.text import words
+from extract.labels import PAIR_LABELS, STAGE1_LABELS, entity_words, mark, pair_relation_words
 
 PAIR_BATCH = 64
 
@@ -62,22 +60,11 @@ class TwoStageExtractor(FactExtractor):
         self.tagger = TokenTagger(self.new_encoder(pretrained), len(STAGE1_LABELS))
         self.stage2 = TokenTagger(self.new_encoder(pretrained), len(PAIR_LABELS))
 
-    def training_batches(
-        self, examples: Sequence[SentenceExample], batch_size: int, rng: random.Random
-    ) -> Iterator[TwoStageBatch]:
-        lengths = [len(e.sentence) for e in examples]
-        for idx in length_batches(lengths, batch_size, rng):
-            yield self._batch([examples[i] for i in idx], rng)
-
-    def _batch(self, examples: list[SentenceExample], rng: random.Random) -> TwoStageBatch:
-        word_lists = [words(e.sentence) for e in examples]
-        enc = encode(self.tokenizer, [[w.text for w in wl] for wl in word_lists], self.config.max_length)
-        tags = torch.full(enc.first.shape, -100, dtype=torch.long)
+    def make_batch(self, examples: list[SentenceExample], rng: random.Random) -> TwoStageBatch:
+        word_lists, enc, tags = self.stage1_targets(examples)
         marked_words: list[list[str]] = []
         marked_tags: list[list[int]] = []
-        for b, (example, wl) in enumerate(zip(examples, word_lists, strict=True)):
-            ids = [STAGE1_LABELS.index(t) for t in stage1_tags(example, wl)]
-            tags[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        for example, wl in zip(examples, word_lists, strict=True):
             ents = entity_words(example, wl)
             gold = pair_relation_words(example, wl)
             candidates = [
@@ -93,7 +80,6 @@ class TwoStageExtractor(FactExtractor):
                 rel = set(gold.get((h, t), []))
                 marked_words.append(m.words)
                 marked_tags.append([1 if o in rel else 0 for o in m.origin])
-        tags[~enc.word_mask()] = -100
         if not marked_words:
             return TwoStageBatch(enc, tags, None, None)
         enc2 = encode(self.tokenizer, marked_words, self.config.max_length)

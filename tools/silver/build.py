@@ -95,7 +95,7 @@ def labelled(records: list[dict[str, str]]) -> list[SentenceExample]:
 def split(examples: list[SentenceExample]) -> dict[str, list[SentenceExample]]:
     groups = sorted({e.group for e in examples})
     random.Random(SEED).shuffle(groups)
-    total, parts, taken = len(examples), {"test": [], "validation": []}, 0
+    total, parts = len(examples), {"test": [], "validation": []}
     by_group: dict[str, list[SentenceExample]] = {}
     for e in examples:
         by_group.setdefault(e.group, []).append(e)
@@ -106,7 +106,6 @@ def split(examples: list[SentenceExample]) -> dict[str, list[SentenceExample]]:
                 parts[name].append(g)
                 chosen[g] = name
                 break
-        taken += 1
     out: dict[str, list[SentenceExample]] = {"train": [], "validation": [], "test": []}
     for e in examples:
         out[chosen.get(e.group, "train")].append(e)
