@@ -5,8 +5,13 @@ of training time (subgraph retrieval and evaluation are timed separately), then 
 split (or ``--limit`` triples, seeded) and print one table with every model of the run side by side. With
 ``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<model>`` with its ``metrics.json``.
 
+With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
+(on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
+them alike); each child's log goes to ``<out>/logs/`` and the parent prints the joint table.
+
 Usage:
     python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60
+    python bench/lp.py --dataset-dir DIR --models reader,complex --budget-minutes 60 --parallel
     python bench/lp.py --dataset-dir DIR --models reader --preset reader-gpu --budget-minutes 7 --device cuda
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,6 +53,86 @@ def config_for(model: str, preset: str | None, budget: float, device: str, threa
     return TrainConfig(**values)
 
 
+def run_one(directory: Path, model: str, args: argparse.Namespace) -> dict:
+    """Train one model on one dataset within the budget, evaluate on test; returns the table row."""
+    device = resolve_device(args.device)
+    threads = args.threads or torch.get_num_threads()
+    hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
+    data = load_split_dir(directory)
+    preset = args.preset if model == "reader" else None
+    config = config_for(model, preset, args.budget_minutes, args.device, args.threads)
+    print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
+    result = train(data, config, log=lambda s: print(s, flush=True))
+    tic = time.perf_counter()
+    metrics = evaluate_model(result.model, data, "test", limit=args.limit, seed=args.seed, device=device)
+    eval_s = time.perf_counter() - tic
+    row = {"dataset": data.name, "model": model, "preset": preset or model, "hardware": hardware,
+           "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
+           "epochs": round(result.epochs, 2), "eval_s": round(eval_s, 1), **metrics.as_json(),
+           "valid_mrr": result.best_valid.mrr if result.best_valid else None}  # fmt: skip
+    print(json.dumps(row), flush=True)
+    if args.out:
+        target = args.out / f"{data.name}-{model}"
+        checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
+        if args.half:  # the shipped weights are what counts: score them again
+            saved = checkpoint.load(target, data, device=device)
+            saved.cache = getattr(result.model, "cache", None)
+            again = evaluate_model(saved, data, "test", limit=args.limit, seed=args.seed, device=device)
+            row["saved_fp16_mrr"] = again.mrr
+            print(f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True)
+        (target / "metrics.json").write_text(json.dumps({**row, "history": result.history}, indent=2))
+    return row
+
+
+def run_parallel(args: argparse.Namespace) -> list[dict]:
+    """One child process per (dataset, model), one torch thread each, all started together."""
+    out = args.out or Path("bench/out/lp")
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    children = []
+    for directory in args.dataset_dir:
+        for model in args.models.split(","):
+            name = f"{directory.name}-{model}"
+            row_file = out / "logs" / f"{name}.json"
+            command = [sys.executable, __file__, "--dataset-dir", str(directory), "--models", model,
+                       "--budget-minutes", str(args.budget_minutes), "--threads", "1",
+                       "--seed", str(args.seed), "--device", args.device, "--out", str(out),
+                       "--row-file", str(row_file)]  # fmt: skip
+            if args.limit:
+                command += ["--limit", str(args.limit)]
+            if args.preset:
+                command += ["--preset", args.preset]
+            if args.half:
+                command.append("--half")
+            log = (out / "logs" / f"{name}.log").open("w")
+            print(f"started {name}: log in {log.name}", flush=True)
+            children.append((name, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
+    rows = []
+    for name, child, log in children:
+        code = child.wait()
+        log.close()
+        if code:
+            raise SystemExit(f"{name} failed with exit {code}; see {log.name}")
+        rows.append(json.loads((out / "logs" / f"{name}.json").read_text()))
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    hardware = ", ".join(sorted({r["hardware"] for r in rows}))
+    print(
+        f"\n{time.strftime('%Y-%m-%d')} {platform.node()} {hardware} (python {platform.python_version()}, "
+        f"torch {torch.__version__}, {os.cpu_count()} cpus)"
+    )
+    print(
+        f"{'dataset':12} {'model':8} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
+        f"{'H@10':>6} {'queries':>8}"
+    )
+    for r in rows:
+        print(
+            f"{r['dataset']:12} {r['model']:8} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
+            f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -61,59 +147,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--half", action="store_true", help="save fp16 weights; re-evaluates the saved copy")
+    parser.add_argument("--parallel", action="store_true", help="train every model at once, 1 thread each")
+    parser.add_argument("--row-file", type=Path, help=argparse.SUPPRESS)  # used by --parallel's children
     args = parser.parse_args()
 
-    device = resolve_device(args.device)
-    threads = args.threads or torch.get_num_threads()
-    hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
-    rows = []
-    for directory in args.dataset_dir:
-        data = load_split_dir(directory)
-        for model in args.models.split(","):
-            preset = args.preset if model == "reader" else None
-            config = config_for(model, preset, args.budget_minutes, args.device, args.threads)
-            print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
-            result = train(data, config, log=lambda s: print(s, flush=True))
-            tic = time.perf_counter()
-            metrics = evaluate_model(
-                result.model, data, "test", limit=args.limit, seed=args.seed, device=device
-            )
-            eval_s = time.perf_counter() - tic
-            row = {"dataset": data.name, "model": model, "preset": preset or model, "hardware": hardware,
-                   "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
-                   "epochs": round(result.epochs, 2), "eval_s": round(eval_s, 1), **metrics.as_json(),
-                   "valid_mrr": result.best_valid.mrr if result.best_valid else None}  # fmt: skip
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            if args.out:
-                target = args.out / f"{data.name}-{model}"
-                checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
-                if args.half:  # the shipped weights are what counts: score them again
-                    saved = checkpoint.load(target, data, device=device)
-                    saved.cache = getattr(result.model, "cache", None)
-                    again = evaluate_model(
-                        saved, data, "test", limit=args.limit, seed=args.seed, device=device
-                    )
-                    row["saved_fp16_mrr"] = again.mrr
-                    print(
-                        f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True
-                    )
-                (target / "metrics.json").write_text(json.dumps({**row, "history": result.history}, indent=2))
-
-    print(
-        f"\n{time.strftime('%Y-%m-%d')} {platform.node()} {hardware} (python {platform.python_version()}, "
-        f"torch {torch.__version__}, {os.cpu_count()} cpus)"
-    )
-    print(
-        f"{'dataset':12} {'model':8} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
-        f"{'H@10':>6} "
-        f"{'queries':>8}"
-    )
-    for r in rows:
-        print(
-            f"{r['dataset']:12} {r['model']:8} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
-            f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d}"
-        )
+    if args.parallel:
+        rows = run_parallel(args)
+    else:
+        rows = [run_one(d, m, args) for d in args.dataset_dir for m in args.models.split(",")]
+    if args.row_file:
+        args.row_file.write_text(json.dumps(rows[0]))
+    print_table(rows)
 
 
 if __name__ == "__main__":
