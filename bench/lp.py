@@ -150,6 +150,9 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="train every model at once, 1 thread each")
     parser.add_argument("--row-file", type=Path, help=argparse.SUPPRESS)  # used by --parallel's children
     args = parser.parse_args()
+    unknown = [m for m in args.models.split(",") if m not in PRESETS]
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; presets: {', '.join(PRESETS)}")
 
     if args.parallel:
         rows = run_parallel(args)

@@ -9,9 +9,11 @@ every entity is ``Linear([CLS ; encoded query entity]) · E`` with ``E`` the (ti
 
 The training target's own edge is removed from its context (see :meth:`training_scores`).
 
-``bilinear=True`` adds a DistMult shortcut ``e ⊙ r`` to the output vector, so the tied entity table gets
-a direct training signal from the first step (the CPU preset uses it; the reader then only has to learn
-what the context adds).
+``shortcut`` adds a KGE term to the output vector, so the tied entity table gets a direct training signal
+from the first step and the reader only has to learn what the context adds: ``"distmult"`` adds ``e ⊙ r``,
+``"complex"`` reads the first and second half of each vector as real and imaginary parts and adds ComplEx's
+``e ∘ r`` (so the score against the tied table is exactly ComplEx's ``Re<e, r, conj(t)>``). The CPU preset
+uses ``"complex"``. ``bilinear=True`` is the older spelling of ``shortcut="distmult"`` (saved checkpoints).
 
 ``token_mode="fused"`` is the CPU design: one token per edge, ``Linear([relation ; far endpoint])``, plus
 the query entity token, with no graph mask (the tokens already carry the graph) and usually no context layers,
@@ -35,6 +37,7 @@ from retrieve.graph import GraphIndex
 from retrieve.retrievers import RETRIEVERS, SubgraphRetriever
 
 ENTITY, EDGE, QUERY_ENTITY = 0, 1, 2
+SHORTCUTS = ("none", "distmult", "complex")
 
 
 def graph_attention_mask(batch: Batch) -> np.ndarray:
@@ -67,6 +70,9 @@ class GraphReader(LinkPredictor):
     context_layers, query_layers: encoder layers over the subgraph; decoder layers for the query.
     dropout: dropout in the layers and on the output query vector.
     retriever: a key of ``RETRIEVERS``; retriever_args: its keyword arguments (``max_edges``, ...).
+    token_mode: ``"graph"`` (KG-R3's tokens and graph mask) or ``"fused"`` (the CPU design, see above).
+    shortcut: ``"none"``, ``"distmult"`` or ``"complex"``: the KGE term added to the output vector.
+    shortcut_dropout: dropout on that term during training (as the ComplEx baseline's on its query).
     """
 
     name = "reader"
@@ -84,14 +90,23 @@ class GraphReader(LinkPredictor):
         retriever: str = "relation",
         retriever_args: dict[str, Any] | None = None,
         token_mode: str = "graph",
+        shortcut: str = "none",
+        shortcut_dropout: float = 0.0,
         bilinear: bool = False,
     ) -> None:
         super().__init__()
+        if bilinear and shortcut == "none":
+            shortcut = "distmult"
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f"shortcut must be one of {', '.join(SHORTCUTS)}, got {shortcut!r}")
+        if shortcut == "complex" and dim % 2:
+            raise ValueError(f"shortcut 'complex' needs an even dim, got {dim}")
         self._hp = {"num_entities": num_entities, "num_relations": num_relations, "dim": dim, "heads": heads,
                     "ffn": ffn, "context_layers": context_layers, "query_layers": query_layers,
                     "dropout": dropout, "retriever": retriever,
                     "retriever_args": dict(retriever_args or {"max_edges": 32}),
-                    "token_mode": token_mode, "bilinear": bilinear}  # fmt: skip
+                    "token_mode": token_mode, "shortcut": shortcut,
+                    "shortcut_dropout": shortcut_dropout}  # fmt: skip
         if token_mode not in ("graph", "fused"):
             raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
         self.heads = heads
@@ -111,10 +126,14 @@ class GraphReader(LinkPredictor):
         )
         self.out = nn.Sequential(nn.LayerNorm(2 * dim), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.bias = nn.Parameter(torch.zeros(num_entities))
-        # DistMult-style shortcut e ⊙ r: learns the entity table as fast as a KGE model does
-        self.diag = nn.Embedding(2 * num_relations, dim) if bilinear else None
+        # KGE shortcut: learns the entity table as fast as a KGE model does; starts as the identity map
+        self.shortcut = shortcut
+        self.diag = nn.Embedding(2 * num_relations, dim) if shortcut != "none" else None
         if self.diag is not None:
             nn.init.ones_(self.diag.weight)
+            if shortcut == "complex":  # r = 1 + 0i
+                nn.init.zeros_(self.diag.weight[:, dim // 2 :])
+        self.shortcut_dropout = nn.Dropout(shortcut_dropout)
         nn.init.normal_(self.entity.weight, std=dim**-0.5)
         nn.init.normal_(self.relation.weight, std=dim**-0.5)
         nn.init.normal_(self.cls, std=dim**-0.5)
@@ -195,8 +214,15 @@ class GraphReader(LinkPredictor):
         decoded = self.query(query, context, memory_key_padding_mask=pad)
         vec = self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
         if self.diag is not None:
-            vec = vec + self.entity(queries[:, 0]) * self.diag(queries[:, 1])
+            vec = vec + self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
         return vec
+
+    def _kge(self, e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        if self.shortcut == "distmult":
+            return e * r
+        e_re, e_im = e.chunk(2, dim=-1)
+        r_re, r_im = r.chunk(2, dim=-1)
+        return torch.cat([e_re * r_re - e_im * r_im, e_im * r_re + e_re * r_im], dim=-1)
 
     def _scores(self, vec: torch.Tensor) -> torch.Tensor:
         # fp32 even under bf16 autocast: bf16 scores over 15k entities would create spurious rank ties

@@ -1,8 +1,10 @@
 """Default training settings per model, for a 2-core CPU; ``--config FILE`` overrides any of them.
 
 Measured choices (see ``bench/RESULTS.md``, link prediction): on CPU the reader reads a small relation-aware
-context through "fused" edge tokens and cross-attention only (no S×S encoder); ``reader-gpu`` is KG-R3's size
-(d=320, 3+3 layers, 8 heads, FFN 1280) with the graph-masked encoder.
+context through "fused" edge tokens and cross-attention only (no S×S encoder), on top of a ComplEx shortcut
+of the baseline's size (d=256 = 128 complex dimensions) whose tables train at the baseline's rate;
+``reader-distmult`` is the earlier CPU reader; ``reader-gpu`` is KG-R3's size (d=320, 3+3 layers, 8 heads,
+FFN 1280) with the graph-masked encoder.
 """
 
 from __future__ import annotations
@@ -13,11 +15,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "complex": {"hparams": {"dim": 128, "dropout": 0.2}, "lr": 1e-2, "batch_size": 1024,
                 "label_smoothing": 0.0},
     "rotate": {"hparams": {"dim": 128, "margin": 9.0}, "lr": 3e-3, "batch_size": 1024},
-    "reader": {"hparams": {"dim": 128, "heads": 4, "ffn": 256, "context_layers": 0, "query_layers": 2,
-                           "dropout": 0.1, "retriever": "relation", "token_mode": "fused", "bilinear": True,
+    "reader": {"model": "reader",
+               "hparams": {"dim": 256, "heads": 4, "ffn": 256, "context_layers": 0, "query_layers": 2,
+                           "dropout": 0.1, "retriever": "relation", "token_mode": "fused",
+                           "shortcut": "complex", "shortcut_dropout": 0.2,
                            "retriever_args": {"max_edges": 16, "hop2_neighbours": 2}},
-               "lr": 2e-3, "batch_size": 512, "optimizer": "adam", "warmup_steps": 200,
+               "lr": 2e-3, "embedding_lr": 1e-2, "batch_size": 512, "optimizer": "adam", "warmup_steps": 200,
                "label_smoothing": 0.1},
+    # the CPU reader of the first 30- and 60-minute runs (bench/RESULTS.md): DistMult shortcut, one lr
+    "reader-distmult": {"model": "reader",
+                        "hparams": {"dim": 128, "heads": 4, "ffn": 256, "context_layers": 0,
+                                    "query_layers": 2, "dropout": 0.1, "retriever": "relation",
+                                    "token_mode": "fused", "shortcut": "distmult",
+                                    "retriever_args": {"max_edges": 16, "hop2_neighbours": 2}},
+                        "lr": 2e-3, "batch_size": 512, "optimizer": "adam", "warmup_steps": 200,
+                        "label_smoothing": 0.1},
     "reader-gpu": {"model": "reader",
                    "hparams": {"dim": 320, "heads": 8, "ffn": 1280, "context_layers": 3, "query_layers": 3,
                                "dropout": 0.1, "retriever": "relation",

@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import REPO
 from lp_tiny import write_tiny_kg
+from torch_geometric.nn import kge
 
 from app.errors import ConfigError
 from app.lp import build_config, evaluate_checkpoint, predict
@@ -21,7 +22,7 @@ from reader.checkpoint import CheckpointError
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.registry import MODELS
-from reader.train import TrainConfig, train
+from reader.train import TrainConfig, make_optimizer, train
 from retrieve.data import load_split_dir
 from retrieve.store_data import split_triples
 
@@ -50,6 +51,46 @@ def test_rotate_scores_match_pyg_forward() -> None:
     for i, (h, r) in enumerate(q.tolist()):
         expected = model.kge(torch.full((7,), h), torch.full((7,), r), torch.arange(7))
         assert torch.allclose(all_scores[i], expected, atol=1e-4)
+
+
+def test_reader_complex_shortcut_is_complex_algebra() -> None:
+    reader = GraphReader(7, 3, dim=8, shortcut="complex").eval()
+    e, r = reader.entity.weight.detach(), torch.randn(6, 8)
+    one = reader.diag.weight[:1].detach().expand(7, -1)  # every relation starts as 1 + 0i
+    assert torch.allclose(reader._kge(e, one), e)
+    pyg = kge.ComplEx(7, 6, 4)
+    with torch.no_grad():
+        pyg.node_emb.weight.copy_(e[:, :4])
+        pyg.node_emb_im.weight.copy_(e[:, 4:])
+        pyg.rel_emb.weight.copy_(r[:, :4])
+        pyg.rel_emb_im.weight.copy_(r[:, 4:])
+    heads, rels, tails = torch.tensor([0, 3, 6]), torch.tensor([1, 5, 2]), torch.tensor([2, 2, 4])
+    ours = (reader._kge(e[heads], r[rels]) * e[tails]).sum(-1)
+    assert torch.allclose(ours, pyg(heads, rels, tails), atol=1e-5)
+
+
+def test_reader_shortcut_settings() -> None:
+    assert GraphReader(5, 2, dim=8, bilinear=True).hparams()["shortcut"] == "distmult"  # older checkpoints
+    with pytest.raises(ValueError, match="shortcut must be one of"):
+        GraphReader(5, 2, dim=8, shortcut="transe")
+    with pytest.raises(ValueError, match="even dim"):
+        GraphReader(5, 2, dim=9, heads=1, shortcut="complex")
+
+
+def test_embedding_tables_get_their_own_rate(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
+                         epochs=1, lr=1e-3, embedding_lr=1e-2, batch_size=64, eval_limit=10)  # fmt: skip
+    model = MODELS["reader"].build(data, **config.hparams)
+    tables, rest = make_optimizer(config, model).param_groups
+    assert (tables["base_lr"], rest["base_lr"]) == (1e-2, 1e-3)
+    assert {id(p) for p in tables["params"]} == {
+        id(m.weight) for m in (model.entity, model.relation, model.token_type, model.diag)
+    }
+    assert len(tables["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    config.embedding_lr = None
+    (only,) = make_optimizer(config, model).param_groups
+    assert only["base_lr"] == 1e-3
 
 
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])

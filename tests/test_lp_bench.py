@@ -1,0 +1,57 @@
+"""``bench/lp.py --parallel``: every model trains in its own process and the parent prints one table.
+
+The tiny ring graph and a 1.2-second budget keep this to a few seconds; what is checked is the plumbing
+(children run, rows come back, checkpoints and metrics are written), not the scores.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+from lp_tiny import write_tiny_kg
+
+
+def test_parallel_run_prints_every_model(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
+         "reader,complex", "--budget-minutes", "0.02", "--parallel", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = result.stdout.splitlines()[-2:]
+    assert [line.split()[:2] for line in table] == [["tiny", "reader"], ["tiny", "complex"]]
+    for model in ("reader", "complex"):
+        metrics = json.loads((out / f"tiny-{model}" / "metrics.json").read_text())
+        assert metrics["model"] == model and metrics["hardware"] == "CPU x1 threads"
+        assert metrics["queries"] == 24 and 0.0 < metrics["mrr"] <= 1.0
+        assert (out / "logs" / f"tiny-{model}.log").read_text().startswith(f"== tiny / {model}")
+
+
+def test_parallel_run_reports_a_failed_child(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    (data / "valid.txt").write_text("e1\tpair\te0\nonly two\tfields\n")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models", "complex",
+         "--budget-minutes", "0.02", "--parallel", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"tiny-complex failed with exit 1; see {out / 'logs' / 'tiny-complex.log'}" in result.stderr
+    log = (out / "logs" / "tiny-complex.log").read_text()
+    assert "valid.txt:2: expected head<TAB>relation<TAB>tail" in log
+
+
+def test_unknown_model_is_refused_before_any_training(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(tmp_path), "--models",
+         "complex,nosuchmodel", "--parallel"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 2 and "unknown model(s) nosuchmodel" in result.stderr
