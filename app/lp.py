@@ -22,9 +22,14 @@ from retrieve.data import TripleDataset
 
 
 def build_config(
-    model: str, *, config_file: Path | None = None, overrides: dict[str, Any] | None = None
+    model: str,
+    *,
+    preset: str | None = None,
+    config_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """Preset of ``model`` < ``config_file`` (JSON or TOML; may name ``"preset"``) < ``overrides``."""
+    """``preset`` (default: the one named ``model``) < ``config_file`` (JSON or TOML; may name another
+    ``"preset"``) < ``overrides``."""
     values: dict[str, Any] = {}
     file_values: dict[str, Any] = {}
     if config_file is not None:
@@ -33,7 +38,7 @@ def build_config(
             file_values = tomllib.loads(text) if config_file.suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{config_file}: cannot read training config: {exc}") from exc
-    preset = file_values.pop("preset", model)
+    preset = file_values.pop("preset", preset or model)
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     values.update(PRESETS[preset])

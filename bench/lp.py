@@ -33,24 +33,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from app.lp import build_config
 from reader import checkpoint
 from reader.evaluate import evaluate_model
-from reader.presets import PRESETS
+from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
 
 
 def config_for(model: str, preset: str | None, budget: float, device: str, threads: int) -> TrainConfig:
-    values = dict(PRESETS[preset or model])
-    values["model"] = model
-    values.update(
-        budget_minutes=budget,
-        epochs=100_000,
-        device=device,
-        threads=threads,
-        eval_every_minutes=max(1.0, budget / 6),
-    )
-    return TrainConfig(**values)
+    overrides = {"budget_minutes": budget, "epochs": 100_000, "device": device, "threads": threads,
+                 "eval_every_minutes": max(1.0, budget / 6)}  # fmt: skip
+    return build_config(model, preset=preset, overrides=overrides)
 
 
 def run_one(directory: Path, model: str, args: argparse.Namespace) -> dict:
@@ -105,14 +99,15 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
                 command.append("--half")
             log = (out / "logs" / f"{name}.log").open("w")
             print(f"started {name}: log in {log.name}", flush=True)
-            children.append((name, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT), log))
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            children.append((name, child, log, row_file))
     rows = []
-    for name, child, log in children:
+    for name, child, log, row_file in children:
         code = child.wait()
         log.close()
         if code:
             raise SystemExit(f"{name} failed with exit {code}; see {log.name}")
-        rows.append(json.loads((out / "logs" / f"{name}.json").read_text()))
+        rows.append(json.loads(row_file.read_text()))
     return rows
 
 
@@ -150,9 +145,9 @@ def main() -> None:
     parser.add_argument("--parallel", action="store_true", help="train every model at once, 1 thread each")
     parser.add_argument("--row-file", type=Path, help=argparse.SUPPRESS)  # used by --parallel's children
     args = parser.parse_args()
-    unknown = [m for m in args.models.split(",") if m not in PRESETS]
+    unknown = [m for m in args.models.split(",") if m not in MODELS]
     if unknown:
-        parser.error(f"unknown model(s) {', '.join(unknown)}; presets: {', '.join(PRESETS)}")
+        parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
 
     if args.parallel:
         rows = run_parallel(args)
