@@ -6,7 +6,7 @@ import json
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,8 @@ import torch
 
 from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
-from reader import checkpoint
+from reader import checkpoint, presets
 from reader.evaluate import Metrics, evaluate_model
-from reader.presets import PRESETS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import TripleDataset
 
@@ -29,29 +28,18 @@ def build_config(
     overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
     """``preset`` (default: the one named ``model``) < ``config_file`` (JSON or TOML; may name another
-    ``"preset"``) < ``overrides``."""
-    values: dict[str, Any] = {}
-    file_values: dict[str, Any] = {}
+    ``"preset"``) < ``overrides``; see :func:`reader.presets.build_config`."""
+    settings: dict[str, Any] = {}
     if config_file is not None:
         try:
             text = config_file.read_text()
-            file_values = tomllib.loads(text) if config_file.suffix == ".toml" else json.loads(text)
+            settings = tomllib.loads(text) if config_file.suffix == ".toml" else json.loads(text)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{config_file}: cannot read training config: {exc}") from exc
-    preset = file_values.pop("preset", preset or model)
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    values.update(PRESETS[preset])
-    values.setdefault("model", model)
-    hparams = {**values.get("hparams", {}), **file_values.pop("hparams", {})}
-    values.update(file_values)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    values["hparams"] = hparams
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{config_file or 'training config'}: unknown setting(s) {', '.join(unknown)}")
-    return TrainConfig(**values)
+    try:
+        return presets.build_config(model, preset=preset, settings=settings, overrides=overrides)
+    except ValueError as exc:
+        raise ConfigError(f"{config_file or 'training config'}: {exc}") from exc
 
 
 def train_to(

@@ -3,7 +3,7 @@
 For each dataset and model: train with the model's preset (``reader/presets.py``) for ``--budget-minutes``
 of training time (subgraph retrieval and evaluation are timed separately), then evaluate on the full test
 split (or ``--limit`` triples, seeded) and print one table with every model of the run side by side. With
-``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<model>`` with its ``metrics.json``.
+``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<preset>`` with its ``metrics.json``.
 
 With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
@@ -12,7 +12,8 @@ them alike); each child's log goes to ``<out>/logs/`` and the parent prints the 
 Usage:
     python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60
     python bench/lp.py --dataset-dir DIR --models reader,complex --budget-minutes 60 --parallel
-    python bench/lp.py --dataset-dir DIR --models reader --preset reader-gpu --budget-minutes 7 --device cuda
+    python bench/lp.py --dataset-dir DIR --models reader:reader-gpu,complex:complex-gpu --budget-minutes 7 \
+        --device cuda --parallel --child-threads 4
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
 ComplEx (LibKGE) .348 / .475; RotatE .337 / .477.
@@ -33,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from app.lp import build_config
 from reader import checkpoint
 from reader.evaluate import evaluate_model
+from reader.presets import PRESETS, build_config
 from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
@@ -47,13 +48,19 @@ def config_for(model: str, preset: str | None, budget: float, device: str, threa
     return build_config(model, preset=preset, overrides=overrides)
 
 
-def run_one(directory: Path, model: str, args: argparse.Namespace) -> dict:
+def parse_entry(entry: str, reader_preset: str | None) -> tuple[str, str | None]:
+    """``MODEL`` or ``MODEL:PRESET`` → (model, preset); ``--preset`` is the reader's default preset."""
+    model, _, preset = entry.partition(":")
+    return model, preset or (reader_preset if model == "reader" else None)
+
+
+def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     """Train one model on one dataset within the budget, evaluate on test; returns the table row."""
     device = resolve_device(args.device)
     threads = args.threads or torch.get_num_threads()
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
     data = load_split_dir(directory)
-    preset = args.preset if model == "reader" else None
+    model, preset = parse_entry(entry, args.preset)
     config = config_for(model, preset, args.budget_minutes, args.device, args.threads)
     print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
     result = train(data, config, log=lambda s: print(s, flush=True))
@@ -66,7 +73,7 @@ def run_one(directory: Path, model: str, args: argparse.Namespace) -> dict:
            "valid_mrr": result.best_valid.mrr if result.best_valid else None}  # fmt: skip
     print(json.dumps(row), flush=True)
     if args.out:
-        target = args.out / f"{data.name}-{model}"
+        target = args.out / f"{data.name}-{preset or model}"
         checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
         if args.half:  # the shipped weights are what counts: score them again
             saved = checkpoint.load(target, data, device=device)
@@ -79,16 +86,17 @@ def run_one(directory: Path, model: str, args: argparse.Namespace) -> dict:
 
 
 def run_parallel(args: argparse.Namespace) -> list[dict]:
-    """One child process per (dataset, model), one torch thread each, all started together."""
+    """One child process per (dataset, model), ``--child-threads`` torch threads each, started together."""
     out = args.out or Path("bench/out/lp")
     (out / "logs").mkdir(parents=True, exist_ok=True)
     children = []
     for directory in args.dataset_dir:
-        for model in args.models.split(","):
-            name = f"{directory.name}-{model}"
+        for entry in args.models.split(","):
+            model, preset = parse_entry(entry, args.preset)
+            name = f"{directory.name}-{preset or model}"
             row_file = out / "logs" / f"{name}.json"
-            command = [sys.executable, __file__, "--dataset-dir", str(directory), "--models", model,
-                       "--budget-minutes", str(args.budget_minutes), "--threads", "1",
+            command = [sys.executable, __file__, "--dataset-dir", str(directory), "--models", entry,
+                       "--budget-minutes", str(args.budget_minutes), "--threads", str(args.child_threads),
                        "--seed", str(args.seed), "--device", args.device, "--out", str(out),
                        "--row-file", str(row_file)]  # fmt: skip
             if args.limit:
@@ -118,12 +126,12 @@ def print_table(rows: list[dict]) -> None:
         f"torch {torch.__version__}, {os.cpu_count()} cpus)"
     )
     print(
-        f"{'dataset':12} {'model':8} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
+        f"{'dataset':12} {'model (preset)':16} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
         f"{'H@10':>6} {'queries':>8}"
     )
     for r in rows:
         print(
-            f"{r['dataset']:12} {r['model']:8} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
+            f"{r['dataset']:12} {r['preset']:16} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
             f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d}"
         )
 
@@ -133,8 +141,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset-dir", type=Path, action="append", required=True)
-    parser.add_argument("--models", default="reader,complex")
-    parser.add_argument("--preset", help="preset for the reader (default: reader)")
+    parser.add_argument("--models", default="reader,complex", help="MODEL or MODEL:PRESET, comma-separated")
+    parser.add_argument("--preset", help="the reader's preset when --models names none (default: reader)")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
     parser.add_argument("--limit", type=int, help="evaluate a seeded subset of the test split")
     parser.add_argument("--seed", type=int, default=0)
@@ -142,12 +150,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--half", action="store_true", help="save fp16 weights; re-evaluates the saved copy")
-    parser.add_argument("--parallel", action="store_true", help="train every model at once, 1 thread each")
+    parser.add_argument("--parallel", action="store_true", help="train every model at once, one process each")
+    parser.add_argument("--child-threads", type=int, default=1, help="torch threads per --parallel process")
     parser.add_argument("--row-file", type=Path, help=argparse.SUPPRESS)  # used by --parallel's children
     args = parser.parse_args()
-    unknown = [m for m in args.models.split(",") if m not in MODELS]
+    entries = [parse_entry(e, args.preset) for e in args.models.split(",")]
+    unknown = [m for m, _ in entries if m not in MODELS]
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+    bad = [p for _, p in entries if p is not None and p not in PRESETS]
+    if bad:
+        parser.error(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
 
     if args.parallel:
         rows = run_parallel(args)

@@ -4,12 +4,16 @@ Measured choices (see ``bench/RESULTS.md``, link prediction): on CPU the reader 
 context through "fused" edge tokens and cross-attention only (no S×S encoder), on top of a ComplEx shortcut
 of the baseline's size (d=256 = 128 complex dimensions) whose tables train at the baseline's rate;
 ``reader-distmult`` is the earlier CPU reader; ``reader-gpu`` is KG-R3's size (d=320, 3+3 layers, 8 heads,
-FFN 1280) with the graph-masked encoder.
+FFN 1280) with the graph-masked encoder; ``reader-gpu-fused`` (the CPU design at d=512) and
+``reader-gpu-graph`` (KG-R3's size) add the ComplEx shortcut for a GPU.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
+
+from reader.train import TrainConfig
 
 PRESETS: dict[str, dict[str, Any]] = {
     "complex": {"hparams": {"dim": 128, "dropout": 0.2}, "lr": 1e-2, "batch_size": 1024,
@@ -36,4 +40,48 @@ PRESETS: dict[str, dict[str, Any]] = {
                                "retriever_args": {"max_edges": 48, "hop2_neighbours": 4}},
                    "lr": 5e-3, "batch_size": 512, "optimizer": "adamax", "warmup_steps": 500,
                    "label_smoothing": 0.1, "eval_limit": 2000},
+    # GPU candidates with the ComplEx shortcut (first measured 2026-11-26, bench/RESULTS.md)
+    "reader-gpu-fused": {"model": "reader",
+                         "hparams": {"dim": 512, "heads": 8, "ffn": 1024, "context_layers": 0,
+                                     "query_layers": 2, "dropout": 0.1, "retriever": "relation",
+                                     "token_mode": "fused", "shortcut": "complex", "shortcut_dropout": 0.2,
+                                     "retriever_args": {"max_edges": 32, "hop2_neighbours": 4}},
+                         "lr": 2e-3, "embedding_lr": 1e-2, "batch_size": 512, "optimizer": "adam",
+                         "warmup_steps": 500, "label_smoothing": 0.1, "eval_limit": 2000},
+    "reader-gpu-graph": {"model": "reader",
+                         "hparams": {"dim": 320, "heads": 8, "ffn": 1280, "context_layers": 3,
+                                     "query_layers": 3, "dropout": 0.1, "retriever": "relation",
+                                     "shortcut": "complex", "shortcut_dropout": 0.2,
+                                     "retriever_args": {"max_edges": 48, "hop2_neighbours": 4}},
+                         "lr": 5e-3, "embedding_lr": 1e-2, "batch_size": 512, "optimizer": "adamax",
+                         "warmup_steps": 500, "label_smoothing": 0.1, "eval_limit": 2000},
 }  # fmt: skip
+
+
+def build_config(
+    model: str,
+    *,
+    preset: str | None = None,
+    settings: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """The preset (default: the one named ``model``) < ``settings`` (a config file's values; may name another
+    ``"preset"``; its ``hparams`` merge into the preset's) < ``overrides`` (``None`` values are skipped).
+
+    Raises:
+        ValueError: an unknown preset or setting, named in the message.
+    """
+    settings = dict(settings or {})
+    preset = settings.pop("preset", preset or model)
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values: dict[str, Any] = {**PRESETS[preset]}
+    values.setdefault("model", model)
+    hparams = {**values.get("hparams", {}), **settings.pop("hparams", {})}
+    values.update(settings)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values["hparams"] = hparams
+    unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}")
+    return TrainConfig(**values)

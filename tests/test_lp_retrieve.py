@@ -114,7 +114,7 @@ def test_graph_attention_mask_by_hand() -> None:
     batch = Batch(entities=np.array([[5, 6, 7]]), entity_mask=np.array([[True, True, True]]),
                   edge_src=np.array([[0, 0]]), edge_rel=np.array([[1, 0]]), edge_dst=np.array([[1, 0]]),
                   edge_mask=np.array([[True, False]]))  # fmt: skip
-    mask = graph_attention_mask(batch)[0].astype(int)
+    mask = graph_attention_mask(batch)[0].int().numpy()
     expected = np.array([
         # e0 e1 e2 x0 pad
         [1, 1, 1, 1, 0],  # e0: entities + its edge
@@ -144,3 +144,48 @@ def test_cache_built_in_processes_equals_serial(monkeypatch: pytest.MonkeyPatch)
     parallel = SubgraphCache.build(retriever, queries, workers=2)
     for name in ("keys", "ent_ptr", "ents", "edge_ptr", "edges"):
         assert (getattr(serial, name) == getattr(parallel, name)).all(), name
+
+
+def reference_batch(cache: SubgraphCache, queries: np.ndarray, exclude: np.ndarray) -> list[tuple]:
+    """One query at a time, the obvious way: what :meth:`SubgraphCache.batch` must equal, as triples."""
+    out = []
+    for (entity, relation), target in zip(queries.tolist(), exclude.tolist(), strict=True):
+        row = int(cache.rows(np.array([[entity, relation]]))[0])
+        ents = cache.ents[cache.ent_ptr[row] : cache.ent_ptr[row + 1]]
+        edges = [e for e in cache.edges[cache.edge_ptr[row] : cache.edge_ptr[row + 1]].tolist()
+                 if target < 0 or e[3] != target][: cache.max_edges]  # fmt: skip
+        used = [ents[0]] + [ents[i] for i in range(1, len(ents))
+                            if any(i in (e[0], e[2]) for e in edges)]  # fmt: skip
+        out.append(([int(x) for x in used], [(int(ents[s]), r, int(ents[d])) for s, r, d, _ in edges]))
+    return out
+
+
+def test_vectorised_batch_equals_one_query_at_a_time() -> None:
+    rng = np.random.default_rng(0)
+    names = [f"e{i}" for i in range(60)]
+    picks = rng.zipf(1.6, size=(500, 2)) % 60  # skewed degrees: hubs with many edges, leaves with one
+    raw = {(names[h], f"r{k}", names[t]) for (h, t), k in zip(picks, rng.integers(0, 5, 500), strict=True)
+           if h != t}  # fmt: skip
+    data = from_string_triples({"train": sorted(raw)})
+    g = GraphIndex.build(data.train, data.num_entities, data.num_relations)
+    r = data.num_relations
+    triples = data.train[rng.permutation(len(data.train))[:150]]
+    queries = np.concatenate([triples[:, :2], np.stack([triples[:, 2], triples[:, 1] + r], axis=1)])
+    ids = {tuple(t): i for i, t in enumerate(data.train.tolist())}
+    exclude = np.array([ids[tuple(t)] for t in np.concatenate([triples, triples]).tolist()])
+    exclude[::7] = -1  # some queries keep every edge
+    for name, args in (("onehop", {"max_edges": 5}), ("relation", {"max_edges": 8, "hop2_neighbours": 2})):
+        cache = SubgraphCache.build(RETRIEVERS[name](g, **args), queries, workers=1)
+        batch = cache.batch(queries, exclude)
+        got = []
+        for b in range(len(queries)):
+            ents = batch.entities[b][batch.entity_mask[b]]
+            assert not batch.entities[b][~batch.entity_mask[b]].any()  # padding is 0
+            m = batch.edge_mask[b]
+            got.append(([int(x) for x in ents], [(int(ents[s]), int(rel), int(ents[d])) for s, rel, d in
+                                                 zip(batch.edge_src[b][m], batch.edge_rel[b][m],
+                                                     batch.edge_dst[b][m], strict=True)]))  # fmt: skip
+            assert m[: m.sum()].all()  # kept edges first
+        assert got == reference_batch(cache, queries, exclude)
+        assert batch.edge_mask.shape[1] == max(1, max(len(e) for _, e in got))
+        assert any(len(e) == args["max_edges"] for _, e in got)  # the cap is exercised
