@@ -126,12 +126,12 @@ def print_table(rows: list[dict]) -> None:
         f"torch {torch.__version__}, {os.cpu_count()} cpus)"
     )
     print(
-        f"{'dataset':12} {'model (preset)':16} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
+        f"{'dataset':12} {'model (preset)':18} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
         f"{'H@10':>6} {'queries':>8}"
     )
     for r in rows:
         print(
-            f"{r['dataset']:12} {r['preset']:16} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
+            f"{r['dataset']:12} {r['preset']:18} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
             f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d}"
         )
 

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# The lent-GPU run of bench/RESULTS.md: on one GPU, at the same time, FB15k-237 (two reader candidates and
+# The lent-GPU runs of bench/RESULTS.md: on one GPU, at the same time, FB15k-237 (reader candidates and
 # ComplEx) and WN18RR (the fused reader and ComplEx), each for MINUTES of training, full test splits.
 # Every process shares the GPU, so each gets the same wall-clock window under the same load.
+# FB_MODELS / WN_MODELS override the model lists; WN_MODELS= (empty) skips WN18RR.
 # Usage: [PYTHON=python3] bench/lp_gpu.sh DATA_DIR OUT_DIR MINUTES   (DATA_DIR holds fb15k-237/ and wn18rr/)
 set -euo pipefail
 data=$1 out=$2 minutes=$3
+fb_models=${FB_MODELS-reader:reader-gpu-fused,reader:reader-gpu-graph,complex}
+wn_models=${WN_MODELS-reader:reader-gpu-fused,complex}
 export PYTHONUNBUFFERED=1
-"${PYTHON:-python3}" bench/lp.py --dataset-dir "$data/fb15k-237" --device cuda --parallel --child-threads 3 --half \
-    --models reader:reader-gpu-fused,reader:reader-gpu-graph,complex --budget-minutes "$minutes" \
-    --out "$out/fb" >"$out/fb.txt" 2>&1 &
-fb=$!
-"${PYTHON:-python3}" bench/lp.py --dataset-dir "$data/wn18rr" --device cuda --parallel --child-threads 3 \
-    --models reader:reader-gpu-fused,complex --budget-minutes "$minutes" \
-    --out "$out/wn" >"$out/wn.txt" 2>&1 &
-wn=$!
+run() {  # dataset models extra-args...
+    local name=$1 models=$2
+    shift 2
+    "${PYTHON:-python3}" bench/lp.py --dataset-dir "$data/$name" --device cuda --parallel --child-threads 3 \
+        --models "$models" --budget-minutes "$minutes" --out "$out/$name" "$@" >"$out/$name.txt" 2>&1
+}
+pids=()
+[ -n "$fb_models" ] && { run fb15k-237 "$fb_models" --half & pids+=($!); }
+[ -n "$wn_models" ] && { run wn18rr "$wn_models" & pids+=($!); }
 status=0
-wait $fb || status=$?
-wait $wn || status=$?
-cat "$out/fb.txt" "$out/wn.txt"
+for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+cat "$out"/*.txt
 exit $status

@@ -50,6 +50,10 @@ class LinkPredictor(nn.Module, abc.ABC):
     def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
         """Precompute whatever scoring ``queries (n, 2)`` needs (the reader retrieves their subgraphs)."""
 
+    def set_kge_only(self, on: bool) -> None:
+        """Score with the model's KGE part alone (training's ``kge_warmup`` stage); the reader has one."""
+        raise ValueError(f"model {self.name!r} has no KGE shortcut to train on its own")
+
     def evidence(self, entity: int, relation: int) -> np.ndarray | None:
         """Edges ``(k, 3)`` of global (head, relation, tail) ids the model reads for this query, if any."""
         del entity, relation

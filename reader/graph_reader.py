@@ -14,6 +14,8 @@ from the first step and the reader only has to learn what the context adds: ``"d
 ``"complex"`` reads the first and second half of each vector as real and imaginary parts and adds ComplEx's
 ``e ∘ r`` (so the score against the tied table is exactly ComplEx's ``Re<e, r, conj(t)>``). The CPU preset
 uses ``"complex"``. ``bilinear=True`` is the older spelling of ``shortcut="distmult"`` (saved checkpoints).
+With a shortcut, training can start in a KGE-only stage (``TrainConfig.kge_warmup``, :meth:`set_kge_only`):
+the tables train at KGE speed first and the reader joins later as a residual that starts at zero.
 
 ``token_mode="fused"`` is the CPU design: one token per edge, ``Linear([relation ; far endpoint])``, plus
 the query entity token, with no graph mask (the tokens already carry the graph) and usually no context layers,
@@ -139,6 +141,7 @@ class GraphReader(LinkPredictor):
         nn.init.normal_(self.entity.weight, std=dim**-0.5)
         nn.init.normal_(self.relation.weight, std=dim**-0.5)
         nn.init.normal_(self.cls, std=dim**-0.5)
+        self.kge_only = False
         self.cache: SubgraphCache | None = None
         self.retriever_impl: SubgraphRetriever | None = None
         self._edge_ids: dict[tuple[int, int, int], int] = {}
@@ -180,7 +183,22 @@ class GraphReader(LinkPredictor):
         return np.stack([np.where(forward, heads, tails), rels % r, np.where(forward, tails, heads)], axis=1)
 
     # -- model -------------------------------------------------------------------------------------------
+    def set_kge_only(self, on: bool) -> None:
+        """Switch the reader part off (``on=True``) or back on. Switching it off also zeroes the output
+        layer, so the reader's term is exactly 0 until it trains: the full model then scores like the KGE
+        shortcut alone, and a snapshot taken in either stage means the same thing."""
+        if self.diag is None:
+            raise ValueError("kge_only needs a shortcut ('distmult' or 'complex'); this reader has none")
+        if on and not self.kge_only:
+            with torch.no_grad():
+                self.out[-1].weight.zero_()
+                self.out[-1].bias.zero_()
+        self.kge_only = on
+
     def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
+        if self.kge_only:  # KGE speed: no retrieval, no transformer
+            assert self.diag is not None
+            return self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
         q_np = queries.detach().cpu().numpy()
         self.prepare(q_np)
         assert self.cache is not None
@@ -235,6 +253,8 @@ class GraphReader(LinkPredictor):
         return self._scores(self._encode(queries, None))
 
     def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
+        if self.kge_only:  # no context, so no target edge to remove
+            return self.score(queries)
         rows = torch.cat([queries, answers[:, None]], dim=1).tolist()
         exclude = np.array([self._edge_ids.get(tuple(r), -1) for r in rows], dtype=np.int64)
         return self._scores(self._encode(queries, exclude))

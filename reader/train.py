@@ -37,6 +37,9 @@ class TrainConfig:
         embedding_lr: learning rate of the embedding tables (entities, relations), when it should differ
             from ``lr``: KGE tables train well at 1e-2 with Adam, a transformer on top wants less.
         optimizer: ``adam``, ``adamax`` (KG-R3) or ``adagrad``.
+        kge_warmup: fraction of the run (of the budget or the epochs, whichever ends it) trained as the
+            model's KGE part alone (:meth:`~reader.base.LinkPredictor.set_kge_only`; the reader with a
+            shortcut): the tables learn at KGE speed, then the reader joins, its layers warming up anew.
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
@@ -51,6 +54,7 @@ class TrainConfig:
     lr: float = 1e-3
     embedding_lr: float | None = None
     optimizer: str = "adam"
+    kge_warmup: float = 0.0
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     warmup_steps: int = 0
@@ -86,13 +90,15 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     }  # fmt: skip
     if config.optimizer not in kinds:
         raise ValueError(f"optimizer must be one of {', '.join(kinds)}, got {config.optimizer!r}")
-    groups = [{"params": list(model.parameters()), "base_lr": config.lr}]
+    groups = [{"params": list(model.parameters()), "base_lr": config.lr, "tables": False}]
     if config.embedding_lr is not None:
         tables = {id(p) for m in model.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
         groups = [
-            {"params": [p for p in model.parameters() if id(p) in tables], "base_lr": config.embedding_lr},
-            {"params": [p for p in model.parameters() if id(p) not in tables], "base_lr": config.lr},
-        ]
+            {"params": [p for p in model.parameters() if id(p) in tables], "base_lr": config.embedding_lr,
+             "tables": True},
+            {"params": [p for p in model.parameters() if id(p) not in tables], "base_lr": config.lr,
+             "tables": False},
+        ]  # fmt: skip
         groups = [g for g in groups if g["params"]]
     return kinds[config.optimizer](groups, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -106,6 +112,10 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     model = MODELS[config.model].build(data, **config.hparams).to(device)
+    if not 0.0 <= config.kge_warmup < 1.0:
+        raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
+    if config.kge_warmup:
+        model.set_kge_only(True)
     optimizer = make_optimizer(config, model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     queries = with_inverse(data.train, data.num_relations)
@@ -126,6 +136,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     best: tuple[float, dict[str, torch.Tensor]] | None = None
     best_metrics: Metrics | None = None
     trained_s, step, last_eval = 0.0, 0, 0.0
+    joined = 0  # the step at which the reader joined; its layers (not the tables) warm up from there
 
     def progress() -> float:
         return max(step / total_steps, trained_s / budget_s)
@@ -154,8 +165,13 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         for start in range(0, len(order), config.batch_size):
             tic = time.perf_counter()
             batch = torch.as_tensor(queries[order[start : start + config.batch_size]], device=device)
-            warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+            if config.kge_warmup and joined == 0 and progress() >= config.kge_warmup:
+                model.set_kge_only(False)
+                joined = step
+                log(f"  {trained_s / 60:6.1f} min  step {step}: the reader joins the KGE shortcut")
             for group in optimizer.param_groups:
+                since = step - (0 if group["tables"] else joined)
+                warm = min(1.0, (since + 1) / config.warmup_steps) if config.warmup_steps else 1.0
                 group["lr"] = group["base_lr"] * warm * max(0.0, 1.0 - progress())
             with autocast:
                 scores = model.training_scores(batch[:, :2], batch[:, 2])
@@ -176,6 +192,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
                 validate()
     validate()
     assert best is not None
+    if config.kge_warmup:
+        model.set_kge_only(False)  # a first-stage snapshot scores the same: its reader term is 0
     model.load_state_dict(best[1])
     model.eval()
     return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch)

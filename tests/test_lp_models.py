@@ -93,6 +93,55 @@ def test_embedding_tables_get_their_own_rate(tiny: Path) -> None:
     assert only["base_lr"] == 1e-3
 
 
+def test_kge_only_reader_scores_exactly_like_its_shortcut(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    reader = MODELS["reader"].build(data, dim=16, heads=2, ffn=32, shortcut="complex").eval()
+    queries = torch.tensor([[0, 0], [3, 1]])
+    reader.prepare(queries.numpy())
+    before = reader.score(queries)
+    reader.set_kge_only(True)  # zeroes the reader's output layer
+    kge_only = reader.score(queries)
+    e, r = reader.entity(queries[:, 0]), reader.diag(queries[:, 1])
+    assert torch.allclose(kge_only, reader._kge(e, r) @ reader.entity.weight.T + reader.bias)
+    reader.set_kge_only(False)
+    assert torch.allclose(reader.score(queries), kge_only, atol=1e-5)  # reader term is exactly 0 now
+    assert not torch.allclose(before, kge_only)  # ... and was not before
+    with pytest.raises(ValueError, match="needs a shortcut"):
+        MODELS["reader"].build(data, dim=16, heads=2, ffn=32).set_kge_only(True)
+    with pytest.raises(ValueError, match="no KGE shortcut"):
+        MODELS["complex"].build(data, dim=8).set_kge_only(True)
+
+
+def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
+                         epochs=8, lr=1e-3, embedding_lr=1e-2, batch_size=16, warmup_steps=3,
+                         kge_warmup=0.5, eval_limit=10, eval_every_minutes=1e-4)  # fmt: skip
+    lines: list[str] = []
+    seen: list[tuple[bool, float]] = []
+    reader_cls = MODELS["reader"]
+    original = reader_cls.training_scores
+
+    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
+        seen.append((self.kge_only, self.query.layers[0].linear1.weight.abs().sum().item()))
+        return original(self, queries, answers)
+
+    reader_cls.training_scores = spy  # type: ignore[method-assign]
+    try:
+        result = train(data, config, log=lines.append)
+    finally:
+        reader_cls.training_scores = original  # type: ignore[method-assign]
+    steps_per_epoch = -(-2 * len(data.train) // 16)
+    switch = next(i for i, (kge_only, _) in enumerate(seen) if not kge_only)
+    assert switch == 4 * steps_per_epoch  # half of 8 epochs as KGE alone
+    assert all(kge_only for kge_only, _ in seen[:switch]) and not any(k for k, _ in seen[switch:])
+    assert seen[0][1] == seen[switch][1] != seen[-1][1]  # the layers stay frozen, then train
+    assert any("the reader joins the KGE shortcut" in line for line in lines)
+    assert not result.model.kge_only and 0.0 < result.best_valid.mrr <= 1.0
+    with pytest.raises(ValueError, match="kge_warmup must be in"):
+        train(data, TrainConfig(model="reader", kge_warmup=1.0), log=lambda _: None)
+
+
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
 def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
     data = load_split_dir(tiny)
