@@ -155,7 +155,10 @@ class SubgraphCache:
     def missing(self, queries: np.ndarray) -> np.ndarray:
         """The distinct rows of ``queries`` that this cache does not hold."""
         keys = np.unique(queries[:, 0].astype(np.int64) * self.num_rel2 + queries[:, 1])
-        absent = keys[~np.isin(keys, self.keys)]
+        # binary search in the sorted keys: np.isin sorts both arrays on every call (~100 ms per batch
+        # against FB15k-237's 162k keys, paid at every training step through the reader's prepare())
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        absent = keys if not len(self.keys) else keys[self.keys[at] != keys]
         return np.stack([absent // self.num_rel2, absent % self.num_rel2], axis=1)
 
     def merged(self, other: SubgraphCache) -> SubgraphCache:

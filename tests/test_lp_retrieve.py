@@ -189,3 +189,16 @@ def test_vectorised_batch_equals_one_query_at_a_time() -> None:
         assert got == reference_batch(cache, queries, exclude)
         assert batch.edge_mask.shape[1] == max(1, max(len(e) for _, e in got))
         assert any(len(e) == args["max_edges"] for _, e in got)  # the cap is exercised
+
+
+def test_cache_reports_missing_queries(graph) -> None:  # type: ignore[no-untyped-def]
+    g, ids = graph
+    retriever = OneHopRetriever(g, max_edges=10)
+    cache = SubgraphCache.build(retriever, np.array([[ids["a"], 0], [ids["d"], 1], [ids["b"], 2]]))
+    asked = np.array(
+        [[ids["h"], 3], [ids["a"], 0], [ids["a"], 1], [ids["b"], 2], [ids["h"], 3], [ids["g"], 0]]
+    )
+    expected = {(ids["h"], 3), (ids["a"], 1), (ids["g"], 0)}  # inside and beyond the cached key range
+    assert {tuple(q) for q in cache.missing(asked).tolist()} == expected
+    assert len(cache.missing(asked)) == 3  # each once
+    assert len(cache.missing(cache.queries())) == 0
