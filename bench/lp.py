@@ -3,7 +3,8 @@
 For each dataset and model: train with the model's preset (``reader/presets.py``) for ``--budget-minutes``
 of training time (subgraph retrieval and evaluation are timed separately), then evaluate on the full test
 split (or ``--limit`` triples, seeded) and print one table with every model of the run side by side. With
-``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<preset>`` with its ``metrics.json``.
+``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<preset>`` with its ``metrics.json``
+(``<preset>+<config stem>`` when ``--config FILE`` changed the presets; the table shows the same name).
 
 With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
@@ -12,8 +13,9 @@ them alike); each child's log goes to ``<out>/logs/`` and the parent prints the 
 Usage:
     python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60
     python bench/lp.py --dataset-dir DIR --models reader,complex --budget-minutes 60 --parallel
-    python bench/lp.py --dataset-dir DIR --models reader:reader-gpu,complex:complex-gpu --budget-minutes 7 \
+    python bench/lp.py --dataset-dir DIR --models reader:reader-gpu-staged,complex --budget-minutes 7 \
         --device cuda --parallel --child-threads 4
+    python bench/lp.py --dataset-dir DIR --models rotate --config lr.json    # {"lr": 0.1} on top of the preset
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
 ComplEx (LibKGE) .348 / .475; RotatE .337 / .477.
@@ -28,6 +30,7 @@ import platform
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,16 +45,32 @@ from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
 
 
-def config_for(model: str, preset: str | None, budget: float, device: str, threads: int) -> TrainConfig:
-    overrides = {"budget_minutes": budget, "epochs": 100_000, "device": device, "threads": threads,
+def config_for(
+    model: str, preset: str | None, args: argparse.Namespace, settings: dict | None = None
+) -> TrainConfig:
+    budget = args.budget_minutes
+    overrides = {"budget_minutes": budget, "epochs": 100_000, "device": args.device, "threads": args.threads,
                  "eval_every_minutes": max(1.0, budget / 6)}  # fmt: skip
-    return build_config(model, preset=preset, overrides=overrides)
+    return build_config(model, preset=preset, settings=settings, overrides=overrides)
+
+
+def read_settings(path: Path | None) -> dict:
+    """``--config FILE`` (JSON, or TOML by suffix): settings applied on top of every model's preset."""
+    if path is None:
+        return {}
+    text = path.read_text()
+    return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
 
 
 def parse_entry(entry: str, reader_preset: str | None) -> tuple[str, str | None]:
     """``MODEL`` or ``MODEL:PRESET`` → (model, preset); ``--preset`` is the reader's default preset."""
     model, _, preset = entry.partition(":")
     return model, preset or (reader_preset if model == "reader" else None)
+
+
+def label_for(model: str, preset: str | None, args: argparse.Namespace) -> str:
+    """The row's name: the preset, plus ``+<config file stem>`` when ``--config`` changed it."""
+    return (preset or model) + (f"+{args.config.stem}" if args.config else "")
 
 
 def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
@@ -61,19 +80,20 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
     data = load_split_dir(directory)
     model, preset = parse_entry(entry, args.preset)
-    config = config_for(model, preset, args.budget_minutes, args.device, args.threads)
+    config = config_for(model, preset, args, read_settings(args.config))
+    label = label_for(model, preset, args)
     print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
     result = train(data, config, log=lambda s: print(s, flush=True))
     tic = time.perf_counter()
     metrics = evaluate_model(result.model, data, "test", limit=args.limit, seed=args.seed, device=device)
     eval_s = time.perf_counter() - tic
-    row = {"dataset": data.name, "model": model, "preset": preset or model, "hardware": hardware,
+    row = {"dataset": data.name, "model": model, "preset": label, "hardware": hardware,
            "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
            "epochs": round(result.epochs, 2), "eval_s": round(eval_s, 1), **metrics.as_json(),
            "valid_mrr": result.best_valid.mrr if result.best_valid else None}  # fmt: skip
     print(json.dumps(row), flush=True)
     if args.out:
-        target = args.out / f"{data.name}-{preset or model}"
+        target = args.out / f"{data.name}-{label}"
         checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
         if args.half:  # the shipped weights are what counts: score them again
             saved = checkpoint.load(target, data, device=device)
@@ -93,7 +113,7 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
     for directory in args.dataset_dir:
         for entry in args.models.split(","):
             model, preset = parse_entry(entry, args.preset)
-            name = f"{directory.name}-{preset or model}"
+            name = f"{directory.name}-{label_for(model, preset, args)}"
             row_file = out / "logs" / f"{name}.json"
             command = [sys.executable, __file__, "--dataset-dir", str(directory), "--models", entry,
                        "--budget-minutes", str(args.budget_minutes), "--threads", str(args.child_threads),
@@ -103,6 +123,8 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
                 command += ["--limit", str(args.limit)]
             if args.preset:
                 command += ["--preset", args.preset]
+            if args.config:
+                command += ["--config", str(args.config)]
             if args.half:
                 command.append("--half")
             log = (out / "logs" / f"{name}.log").open("w")
@@ -143,6 +165,7 @@ def main() -> None:
     parser.add_argument("--dataset-dir", type=Path, action="append", required=True)
     parser.add_argument("--models", default="reader,complex", help="MODEL or MODEL:PRESET, comma-separated")
     parser.add_argument("--preset", help="the reader's preset when --models names none (default: reader)")
+    parser.add_argument("--config", type=Path, help="JSON/TOML settings applied on top of every preset")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
     parser.add_argument("--limit", type=int, help="evaluate a seeded subset of the test split")
     parser.add_argument("--seed", type=int, default=0)

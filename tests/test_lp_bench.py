@@ -55,3 +55,26 @@ def test_unknown_model_is_refused_before_any_training(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 2 and "unknown model(s) nosuchmodel" in result.stderr
+
+
+def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    settings = tmp_path / "slow.json"
+    settings.write_text('{"lr": 0.0001, "hparams": {"dropout": 0.0}}')
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
+         "reader:reader-staged", "--config", str(settings), "--budget-minutes", "0.01", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].split()[:2] == ["tiny", "reader-staged+slow"]
+    train = json.loads((out / "tiny-reader-staged+slow" / "config.json").read_text())["train"]
+    assert train["lr"] == 0.0001 and train["kge_warmup"] == 0.3  # the file on top of the named preset
+    assert train["hparams"]["dropout"] == 0.0 and train["hparams"]["shortcut"] == "complex"
+    refused = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
+         "reader:nope"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "unknown preset(s) nope" in refused.stderr
