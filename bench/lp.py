@@ -15,7 +15,7 @@ Usage:
     python bench/lp.py --dataset-dir DIR --models reader,complex --budget-minutes 60 --parallel
     python bench/lp.py --dataset-dir DIR --models reader:reader-gpu-staged,complex --budget-minutes 7 \
         --device cuda --parallel --child-threads 4
-    python bench/lp.py --dataset-dir DIR --models rotate --config lr.json    # {"lr": 0.1} on top of the preset
+    python bench/lp.py --dataset-dir DIR --models rotate --config lr.json  # {"lr": 0.1} over the preset
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
 ComplEx (LibKGE) .348 / .475; RotatE .337 / .477.
