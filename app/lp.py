@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +28,10 @@ def build_config(
 ) -> TrainConfig:
     """``preset`` (default: the one named ``model``) < ``config_file`` (JSON or TOML; may name another
     ``"preset"``) < ``overrides``; see :func:`reader.presets.build_config`."""
-    settings: dict[str, Any] = {}
-    if config_file is not None:
-        try:
-            text = config_file.read_text()
-            settings = tomllib.loads(text) if config_file.suffix == ".toml" else json.loads(text)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{config_file}: cannot read training config: {exc}") from exc
+    try:
+        settings = presets.load_settings(config_file) if config_file is not None else {}
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     try:
         return presets.build_config(model, preset=preset, settings=settings, overrides=overrides)
     except ValueError as exc:

@@ -30,7 +30,6 @@ import platform
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,7 +38,7 @@ import torch
 
 from reader import checkpoint
 from reader.evaluate import evaluate_model
-from reader.presets import PRESETS, build_config
+from reader.presets import PRESETS, build_config, load_settings
 from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
@@ -52,14 +51,6 @@ def config_for(
     overrides = {"budget_minutes": budget, "epochs": 100_000, "device": args.device, "threads": args.threads,
                  "eval_every_minutes": max(1.0, budget / 6)}  # fmt: skip
     return build_config(model, preset=preset, settings=settings, overrides=overrides)
-
-
-def read_settings(path: Path | None) -> dict:
-    """``--config FILE`` (JSON, or TOML by suffix): settings applied on top of every model's preset."""
-    if path is None:
-        return {}
-    text = path.read_text()
-    return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
 
 
 def parse_entry(entry: str, reader_preset: str | None) -> tuple[str, str | None]:
@@ -80,7 +71,7 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
     data = load_split_dir(directory)
     model, preset = parse_entry(entry, args.preset)
-    config = config_for(model, preset, args, read_settings(args.config))
+    config = config_for(model, preset, args, load_settings(args.config) if args.config else None)
     label = label_for(model, preset, args)
     print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
     result = train(data, config, log=lambda s: print(s, flush=True))

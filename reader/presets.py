@@ -12,7 +12,10 @@ CPU run, ``reader-gpu-staged`` is the shipped FB15k-237 checkpoint's.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from reader.train import TrainConfig
@@ -64,6 +67,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 # for the first 30 % of the run, then the reader joins as a residual that starts at zero
 PRESETS["reader-staged"] = {**PRESETS["reader"], "kge_warmup": 0.3}
 PRESETS["reader-gpu-staged"] = {**PRESETS["reader-gpu-fused"], "kge_warmup": 0.3}
+
+
+def load_settings(path: Path) -> dict[str, Any]:
+    """A training config file: JSON, or TOML when the name ends in ``.toml``.
+
+    Raises:
+        ValueError: the file cannot be read or parsed; the message names it.
+    """
+    try:
+        text = path.read_text()
+        return tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read training config: {exc}") from exc
 
 
 def build_config(
