@@ -172,6 +172,11 @@ def main() -> None:
     unknown = [m for m, _ in entries if m not in MODELS]
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
+    if args.config:
+        try:
+            load_settings(args.config)
+        except ValueError as exc:
+            parser.error(str(exc))
     bad = [p for _, p in entries if p is not None and p not in PRESETS]
     if bad:
         parser.error(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
