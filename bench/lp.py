@@ -71,7 +71,7 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     hardware = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU x{threads} threads"
     data = load_split_dir(directory)
     model, preset = parse_entry(entry, args.preset)
-    config = config_for(model, preset, args, load_settings(args.config) if args.config else None)
+    config = config_for(model, preset, args, args.settings)
     label = label_for(model, preset, args)
     print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
     result = train(data, config, log=lambda s: print(s, flush=True))
@@ -172,11 +172,10 @@ def main() -> None:
     unknown = [m for m, _ in entries if m not in MODELS]
     if unknown:
         parser.error(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)}")
-    if args.config:
-        try:
-            load_settings(args.config)
-        except ValueError as exc:
-            parser.error(str(exc))
+    try:  # read once; --parallel's children get the path and read it again
+        args.settings = load_settings(args.config) if args.config else None
+    except ValueError as exc:
+        parser.error(str(exc))
     bad = [p for _, p in entries if p is not None and p not in PRESETS]
     if bad:
         parser.error(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")

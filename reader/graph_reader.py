@@ -197,8 +197,7 @@ class GraphReader(LinkPredictor):
 
     def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
         if self.kge_only:  # KGE speed: no retrieval, no transformer
-            assert self.diag is not None
-            return self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
+            return self._shortcut(queries)
         q_np = queries.detach().cpu().numpy()
         self.prepare(q_np)
         assert self.cache is not None
@@ -234,8 +233,13 @@ class GraphReader(LinkPredictor):
         decoded = self.query(query, context, memory_key_padding_mask=pad)
         vec = self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
         if self.diag is not None:
-            vec = vec + self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
+            vec = vec + self._shortcut(queries)
         return vec
+
+    def _shortcut(self, queries: torch.Tensor) -> torch.Tensor:
+        """The KGE term of the output vector, with its dropout."""
+        assert self.diag is not None
+        return self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
 
     def _kge(self, e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if self.shortcut == "distmult":
