@@ -50,6 +50,16 @@ class LinkPredictor(nn.Module, abc.ABC):
     def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
         """Precompute whatever scoring ``queries (n, 2)`` needs (the reader retrieves their subgraphs)."""
 
+    def factors(self, queries: torch.Tensor, answers: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The embedding factors of the triples ``(queries, answers)`` that N3 regularisation (training's
+        ``n3``) penalises: for a complex model the moduli ``|h|, |r|, |t|`` per complex dimension.
+
+        Raises:
+            ValueError: the model has no such factors (RotatE's relations are unit rotations).
+        """
+        del queries, answers
+        raise ValueError(f"model {self.name!r} has no embedding factors for N3 regularisation")
+
     def set_kge_only(self, on: bool) -> None:
         """Score with the model's KGE part alone (training's ``kge_warmup`` stage); the reader has one."""
         raise ValueError(f"model {self.name!r} has no KGE shortcut to train on its own")

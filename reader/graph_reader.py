@@ -241,6 +241,15 @@ class GraphReader(LinkPredictor):
         assert self.diag is not None
         return self.shortcut_dropout(self._kge(self.entity(queries[:, 0]), self.diag(queries[:, 1])))
 
+    def factors(self, queries: torch.Tensor, answers: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The shortcut's factors (entity, relation diagonal, answer); the transformer is not penalised."""
+        if self.diag is None:
+            raise ValueError("N3 regularisation needs a shortcut ('distmult' or 'complex'); this has none")
+        parts = (self.entity(queries[:, 0]), self.diag(queries[:, 1]), self.entity(answers))
+        if self.shortcut == "distmult":
+            return tuple(p.abs() for p in parts)
+        return tuple(torch.hypot(*p.chunk(2, dim=-1)) for p in parts)
+
     def _kge(self, e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if self.shortcut == "distmult":
             return e * r

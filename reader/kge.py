@@ -45,6 +45,15 @@ class ComplExModel(LinkPredictor):
         with torch.autocast(queries.device.type, enabled=False):  # fp32 scores: no spurious ties
             return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
 
+    def factors(self, queries: torch.Tensor, answers: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        m = self.kge
+        h, r = queries[:, 0], queries[:, 1]
+        return (
+            torch.hypot(m.node_emb(h), m.node_emb_im(h)),
+            torch.hypot(m.rel_emb(r), m.rel_emb_im(r)),
+            torch.hypot(m.node_emb(answers), m.node_emb_im(answers)),
+        )
+
 
 class RotatEModel(LinkPredictor):
     """RotatE (Sun et al., 2019): ``margin - ||h ∘ r - t||`` with ``r`` a rotation in the complex plane.

@@ -40,6 +40,9 @@ class TrainConfig:
         kge_warmup: fraction of the run (of the budget or the epochs, whichever ends it) trained as the
             model's KGE part alone (:meth:`~reader.base.LinkPredictor.set_kge_only`; the reader with a
             shortcut): the tables learn at KGE speed, then the reader joins, its layers warming up anew.
+        n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
+            over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
+            embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
@@ -56,6 +59,7 @@ class TrainConfig:
     optimizer: str = "adam"
     kge_warmup: float = 0.0
     weight_decay: float = 0.0
+    n3: float = 0.0
     label_smoothing: float = 0.0
     warmup_steps: int = 0
     eval_every_minutes: float = 5.0
@@ -116,6 +120,11 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
         model.set_kge_only(True)
+    if config.n3 < 0:
+        raise ValueError(f"n3 must be >= 0, got {config.n3}")
+    if config.n3:  # fail now, not after the reader's retrieval
+        first = torch.as_tensor(data.train[:1], device=device)
+        model.factors(first[:, :2], first[:, 2])
     optimizer = make_optimizer(config, model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     queries = with_inverse(data.train, data.num_relations)
@@ -176,6 +185,9 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             with autocast:
                 scores = model.training_scores(batch[:, :2], batch[:, 2])
             loss = loss_fn(scores.float(), batch[:, 2])
+            if config.n3:
+                norm = sum((f.float() ** 3).sum() for f in model.factors(batch[:, :2], batch[:, 2]))
+                loss = loss + config.n3 * norm / len(batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -142,6 +142,43 @@ def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
         train(data, TrainConfig(model="reader", kge_warmup=1.0), log=lambda _: None)
 
 
+def test_n3_factors_are_complex_moduli(tiny: Path) -> None:
+    q, t = torch.tensor([[0, 1], [3, 5]]), torch.tensor([2, 6])
+    complex_model = ComplExModel(7, 3, dim=4)
+    h_abs, r_abs, t_abs = complex_model.factors(q, t)
+    m = complex_model.kge
+    assert torch.allclose(h_abs**2, m.node_emb.weight[[0, 3]] ** 2 + m.node_emb_im.weight[[0, 3]] ** 2)
+    assert torch.allclose(r_abs**2, m.rel_emb.weight[[1, 5]] ** 2 + m.rel_emb_im.weight[[1, 5]] ** 2)
+    assert torch.allclose(t_abs**2, m.node_emb.weight[[2, 6]] ** 2 + m.node_emb_im.weight[[2, 6]] ** 2)
+    reader = GraphReader(7, 3, dim=8, shortcut="complex")
+    e = reader.entity.weight
+    assert torch.allclose(reader.factors(q, t)[2] ** 2, e[[2, 6], :4] ** 2 + e[[2, 6], 4:] ** 2)
+    assert reader.factors(q, t)[1].shape == (2, 4)
+    distmult = GraphReader(7, 3, dim=8, shortcut="distmult")
+    assert torch.equal(distmult.factors(q, t)[0], distmult.entity.weight[[0, 3]].abs())
+    data = load_split_dir(tiny)  # models without factors are refused before any training
+    for name, hparams in (("rotate", {"dim": 8}), ("reader", {"dim": 16, "heads": 2, "ffn": 32})):
+        with pytest.raises(ValueError, match="N3"):
+            train(data, TrainConfig(model=name, hparams=hparams, n3=0.1), log=lambda _: None)
+    with pytest.raises(ValueError, match="n3 must be"):
+        train(data, TrainConfig(model="complex", n3=-1.0), log=lambda _: None)
+
+
+def test_n3_shrinks_the_embeddings(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    triples = torch.as_tensor(data.train)
+
+    def norms(n3: float) -> float:
+        config = TrainConfig(model="complex", hparams={"dim": 16, "dropout": 0.0}, epochs=30, lr=0.05,
+                             n3=n3, eval_limit=10)  # fmt: skip
+        model = train(data, config, log=lambda _: None).model
+        with torch.no_grad():
+            factors = model.factors(triples[:, :2], triples[:, 2])
+        return sum(float(f.pow(3).sum()) for f in factors)
+
+    assert norms(0.5) < 0.5 * norms(0.0)
+
+
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
 def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
     data = load_split_dir(tiny)
