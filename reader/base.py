@@ -60,6 +60,16 @@ class LinkPredictor(nn.Module, abc.ABC):
         del queries, answers
         raise ValueError(f"model {self.name!r} has no embedding factors for N3 regularisation")
 
+    def relation_scores(self, heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B, 2R)`` of every relation (inverses included) between ``heads`` and ``tails``: the
+        relation-prediction auxiliary objective (training's ``relation_prediction``).
+
+        Raises:
+            ValueError: the model cannot score relations this way.
+        """
+        del heads, tails
+        raise ValueError(f"model {self.name!r} cannot score relations for relation prediction")
+
     def set_kge_only(self, on: bool) -> None:
         """Score with the model's KGE part alone (training's ``kge_warmup`` stage); the reader has one."""
         raise ValueError(f"model {self.name!r} has no KGE shortcut to train on its own")

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from reader.base import LinkPredictor
+from reader.kge import complex_relation_scores
 from retrieve.cache import Batch, SubgraphCache
 from retrieve.data import TripleDataset
 from retrieve.graph import GraphIndex
@@ -249,6 +250,17 @@ class GraphReader(LinkPredictor):
         if self.shortcut == "distmult":
             return tuple(p.abs() for p in parts)
         return tuple(torch.hypot(*p.chunk(2, dim=-1)) for p in parts)
+
+    def relation_scores(self, heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        """The shortcut's score of every relation between ``heads`` and ``tails`` (no context read)."""
+        if self.diag is None:
+            raise ValueError("relation prediction needs a shortcut ('distmult' or 'complex'); this has none")
+        h, t = self.entity(heads), self.entity(tails)
+        if self.shortcut == "distmult":
+            return (h * t) @ self.diag.weight.T
+        return complex_relation_scores(
+            *h.chunk(2, dim=-1), *t.chunk(2, dim=-1), *self.diag.weight.chunk(2, dim=-1)
+        )
 
     def _kge(self, e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         if self.shortcut == "distmult":

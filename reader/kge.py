@@ -54,6 +54,26 @@ class ComplExModel(LinkPredictor):
             torch.hypot(m.node_emb(answers), m.node_emb_im(answers)),
         )
 
+    def relation_scores(self, heads: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        m = self.kge
+        return complex_relation_scores(
+            m.node_emb(heads), m.node_emb_im(heads), m.node_emb(tails), m.node_emb_im(tails),
+            m.rel_emb.weight, m.rel_emb_im.weight,
+        )  # fmt: skip
+
+
+def complex_relation_scores(
+    h_re: torch.Tensor,
+    h_im: torch.Tensor,
+    t_re: torch.Tensor,
+    t_im: torch.Tensor,
+    r_re: torch.Tensor,
+    r_im: torch.Tensor,
+) -> torch.Tensor:
+    """ComplEx's ``Re<h, r, conj(t)>`` for each (h, t) pair against every relation ``r``: the score is
+    linear in ``r``, ``r_re · (h_re t_re + h_im t_im) + r_im · (h_re t_im - h_im t_re)``."""
+    return (h_re * t_re + h_im * t_im) @ r_re.T + (h_re * t_im - h_im * t_re) @ r_im.T
+
 
 class RotatEModel(LinkPredictor):
     """RotatE (Sun et al., 2019): ``margin - ||h ∘ r - t||`` with ``r`` a rotation in the complex plane.

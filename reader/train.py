@@ -43,6 +43,9 @@ class TrainConfig:
         n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
             over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
+        relation_prediction: weight of the relation-prediction objective (Chen et al., AKBC 2021): a third
+            cross-entropy term that predicts each training triple's relation from its two entities
+            (:meth:`~reader.base.LinkPredictor.relation_scores`); 0 = off.
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
@@ -60,6 +63,7 @@ class TrainConfig:
     kge_warmup: float = 0.0
     weight_decay: float = 0.0
     n3: float = 0.0
+    relation_prediction: float = 0.0
     label_smoothing: float = 0.0
     warmup_steps: int = 0
     eval_every_minutes: float = 5.0
@@ -120,11 +124,15 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
         model.set_kge_only(True)
-    if config.n3 < 0:
-        raise ValueError(f"n3 must be >= 0, got {config.n3}")
-    if config.n3:  # fail now, not after the reader's retrieval
-        first = torch.as_tensor(data.train[:1], device=device)
+    if config.n3 < 0 or config.relation_prediction < 0:
+        raise ValueError(
+            f"n3 and relation_prediction must be >= 0, got {config.n3}, {config.relation_prediction}"
+        )
+    first = torch.as_tensor(data.train[:1], device=device)  # fail now, not after the reader's retrieval
+    if config.n3:
         model.factors(first[:, :2], first[:, 2])
+    if config.relation_prediction:
+        model.relation_scores(first[:, 0], first[:, 2])
     optimizer = make_optimizer(config, model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     queries = with_inverse(data.train, data.num_relations)
@@ -188,6 +196,9 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             if config.n3:
                 norm = sum((f.float() ** 3).sum() for f in model.factors(batch[:, :2], batch[:, 2]))
                 loss = loss + config.n3 * norm / len(batch)
+            if config.relation_prediction:
+                rel_scores = model.relation_scores(batch[:, 0], batch[:, 2])
+                loss = loss + config.relation_prediction * loss_fn(rel_scores.float(), batch[:, 1])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

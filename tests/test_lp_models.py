@@ -160,7 +160,7 @@ def test_n3_factors_are_complex_moduli(tiny: Path) -> None:
     for name, hparams in (("rotate", {"dim": 8}), ("reader", {"dim": 16, "heads": 2, "ffn": 32})):
         with pytest.raises(ValueError, match="N3"):
             train(data, TrainConfig(model=name, hparams=hparams, n3=0.1), log=lambda _: None)
-    with pytest.raises(ValueError, match="n3 must be"):
+    with pytest.raises(ValueError, match="n3 and relation_prediction must be"):
         train(data, TrainConfig(model="complex", n3=-1.0), log=lambda _: None)
 
 
@@ -177,6 +177,44 @@ def test_n3_shrinks_the_embeddings(tiny: Path) -> None:
         return sum(float(f.pow(3).sum()) for f in factors)
 
     assert norms(0.5) < 0.5 * norms(0.0)
+
+
+def test_relation_scores_are_the_models_own_scores(tiny: Path) -> None:
+    heads, rels, tails = torch.tensor([0, 3, 6]), torch.tensor([1, 5, 2]), torch.tensor([2, 2, 4])
+    complex_model = ComplExModel(7, 3, dim=4, dropout=0.0).eval()
+    by_relation = complex_model.relation_scores(heads, tails)
+    assert by_relation.shape == (3, 6)
+    for r in range(6):  # column r is the 1-vs-all score of (h, r) at t
+        expected = complex_model.score(torch.stack([heads, torch.full_like(heads, r)], 1))[range(3), tails]
+        assert torch.allclose(by_relation[:, r], expected, atol=1e-5)
+    for shortcut in ("complex", "distmult"):
+        reader = GraphReader(7, 3, dim=8, shortcut=shortcut)
+        with torch.no_grad():
+            reader.diag.weight.normal_()
+        e = reader.entity.weight
+        expected = (reader._kge(e[heads], reader.diag.weight[rels]) * e[tails]).sum(-1)
+        assert torch.allclose(reader.relation_scores(heads, tails)[range(3), rels], expected, atol=1e-5)
+    data = load_split_dir(tiny)
+    with pytest.raises(ValueError, match="relation prediction"):
+        train(
+            data, TrainConfig(model="rotate", hparams={"dim": 8}, relation_prediction=1.0), log=lambda _: None
+        )
+
+
+def test_relation_prediction_teaches_the_relations(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    triples = torch.as_tensor(data.train)
+
+    def relation_loss(weight: float) -> float:
+        config = TrainConfig(model="complex", hparams={"dim": 16, "dropout": 0.0}, epochs=40, lr=0.05,
+                             relation_prediction=weight, eval_limit=10)  # fmt: skip
+        model = train(data, config, log=lambda _: None).model
+        with torch.no_grad():
+            scores = model.relation_scores(triples[:, 0], triples[:, 2])
+        return float(torch.nn.functional.cross_entropy(scores, triples[:, 1]))
+
+    # each entity pair holds two relations here (next / inverse prev), so the floor is ln 2, not 0
+    assert relation_loss(1.0) < relation_loss(0.0) - 0.4
 
 
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
