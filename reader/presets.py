@@ -67,6 +67,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 # for the first 30 % of the run, then the reader joins as a residual that starts at zero
 PRESETS["reader-staged"] = {**PRESETS["reader"], "kge_warmup": 0.3}
 PRESETS["reader-gpu-staged"] = {**PRESETS["reader-gpu-fused"], "kge_warmup": 0.3}
+# candidates with the KGE literature's regularisers on ComplEx / the ComplEx shortcut: N3 (Lacroix et al.,
+# 2018) and relation prediction (Chen et al., 2021; their best FB15k-237 run: N3 0.05, weight 4, rank 1000,
+# 500 epochs, MRR .388). Weight 1 here: the middle of their grid, for runs of a few epochs.
+RECIPE = {"n3": 0.05, "relation_prediction": 1.0}
+for name in ("complex", "reader-staged", "reader-gpu-staged"):
+    PRESETS[f"{name}-n3rp"] = {"model": PRESETS[name].get("model", name), **PRESETS[name], **RECIPE}
 
 
 def load_settings(path: Path) -> dict[str, Any]:

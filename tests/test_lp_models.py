@@ -21,6 +21,7 @@ from reader import checkpoint
 from reader.checkpoint import CheckpointError
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
+from reader.presets import PRESETS
 from reader.registry import MODELS
 from reader.train import TrainConfig, make_optimizer, train
 from retrieve.data import load_split_dir
@@ -215,6 +216,21 @@ def test_relation_prediction_teaches_the_relations(tiny: Path) -> None:
 
     # each entity pair holds two relations here (next / inverse prev), so the floor is ln 2, not 0
     assert relation_loss(1.0) < relation_loss(0.0) - 0.4
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_builds_a_model_that_scores(tiny: Path, preset: str) -> None:
+    data = load_split_dir(tiny)
+    config = build_config(PRESETS[preset].get("model", preset), preset=preset)
+    model = MODELS[config.model].build(data, **config.hparams)
+    q, answers = torch.tensor([[0, 0], [3, 4]]), torch.tensor([1, 2])
+    assert model.score(q).shape == (2, data.num_entities)
+    if config.kge_warmup:
+        model.set_kge_only(True)
+    if config.n3:
+        assert len(model.factors(q, answers)) == 3
+    if config.relation_prediction:
+        assert model.relation_scores(q[:, 0], answers).shape == (2, 2 * data.num_relations)
 
 
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
