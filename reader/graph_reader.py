@@ -78,6 +78,9 @@ class GraphReader(LinkPredictor):
     token_mode: ``"graph"`` (KG-R3's tokens and graph mask) or ``"fused"`` (the CPU design, see above).
     shortcut: ``"none"``, ``"distmult"`` or ``"complex"``: the KGE term added to the output vector.
     shortcut_dropout: dropout on that term during training (as the ComplEx baseline's on its query).
+    shortcut_init: ``"identity"`` (every relation starts as ``e ↦ e``; older checkpoints) or ``"random"``
+        (as a KGE model's relation table; the presets). Identity makes each entity its own best answer at
+        the start, which WN18RR had not unlearnt after half an epoch (bench/RESULTS.md).
     """
 
     name = "reader"
@@ -97,6 +100,7 @@ class GraphReader(LinkPredictor):
         token_mode: str = "graph",
         shortcut: str = "none",
         shortcut_dropout: float = 0.0,
+        shortcut_init: str = "identity",
         bilinear: bool = False,
     ) -> None:
         super().__init__()
@@ -111,7 +115,7 @@ class GraphReader(LinkPredictor):
                     "dropout": dropout, "retriever": retriever,
                     "retriever_args": dict(retriever_args or {"max_edges": 32}),
                     "token_mode": token_mode, "shortcut": shortcut,
-                    "shortcut_dropout": shortcut_dropout}  # fmt: skip
+                    "shortcut_dropout": shortcut_dropout, "shortcut_init": shortcut_init}  # fmt: skip
         if token_mode not in ("graph", "fused"):
             raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
         self.heads = heads
@@ -134,7 +138,11 @@ class GraphReader(LinkPredictor):
         # KGE shortcut: learns the entity table as fast as a KGE model does; starts as the identity map
         self.shortcut = shortcut
         self.diag = nn.Embedding(2 * num_relations, dim) if shortcut != "none" else None
-        if self.diag is not None:
+        if shortcut_init not in ("identity", "random"):
+            raise ValueError(f"shortcut_init must be 'identity' or 'random', got {shortcut_init!r}")
+        if self.diag is not None and shortcut_init == "random":  # like a KGE model's relation table
+            nn.init.normal_(self.diag.weight, std=dim**-0.5)
+        elif self.diag is not None:
             nn.init.ones_(self.diag.weight)
             if shortcut == "complex":  # r = 1 + 0i
                 nn.init.zeros_(self.diag.weight[:, dim // 2 :])

@@ -78,6 +78,19 @@ def test_reader_shortcut_settings() -> None:
         GraphReader(5, 2, dim=9, heads=1, shortcut="complex")
 
 
+def test_shortcut_init_identity_makes_each_entity_its_own_answer() -> None:
+    queries = torch.stack([torch.arange(50), torch.zeros(50, dtype=torch.long)], 1)
+    top = {}
+    for init in ("identity", "random"):
+        torch.manual_seed(0)
+        reader = GraphReader(50, 2, dim=32, heads=2, shortcut="complex", shortcut_init=init)
+        reader.set_kge_only(True)
+        top[init] = (reader.score(queries).argmax(1) == queries[:, 0]).float().mean().item()
+    assert top["identity"] == 1.0 and top["random"] < 0.5
+    with pytest.raises(ValueError, match="shortcut_init"):
+        GraphReader(5, 2, dim=8, shortcut="complex", shortcut_init="zeros")
+
+
 def test_embedding_tables_get_their_own_rate(tiny: Path) -> None:
     data = load_split_dir(tiny)
     config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
