@@ -135,7 +135,7 @@ class GraphReader(LinkPredictor):
         )
         self.out = nn.Sequential(nn.LayerNorm(2 * dim), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.bias = nn.Parameter(torch.zeros(num_entities))
-        # KGE shortcut: learns the entity table as fast as a KGE model does; starts as the identity map
+        # KGE shortcut: learns the entity table as fast as a KGE model does
         self.shortcut = shortcut
         self.diag = nn.Embedding(2 * num_relations, dim) if shortcut != "none" else None
         if shortcut_init not in ("identity", "random"):
