@@ -55,7 +55,7 @@ def test_rotate_scores_match_pyg_forward() -> None:
 
 
 def test_reader_complex_shortcut_is_complex_algebra() -> None:
-    reader = GraphReader(7, 3, dim=8, shortcut="complex").eval()
+    reader = GraphReader(7, 3, dim=8, shortcut="complex", shortcut_init="identity").eval()
     e, r = reader.entity.weight.detach(), torch.randn(6, 8)
     one = reader.diag.weight[:1].detach().expand(7, -1)  # every relation starts as 1 + 0i
     assert torch.allclose(reader._kge(e, one), e)
