@@ -45,7 +45,7 @@ class TrainConfig:
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
         relation_prediction: weight of the relation-prediction objective (Chen et al., AKBC 2021): a third
             cross-entropy term that predicts each training triple's relation from its two entities
-            (:meth:`~reader.base.LinkPredictor.relation_scores`); 0 = off.
+            (:meth:`~reader.base.LinkPredictor.relation_scores`), with the run's label smoothing; 0 = off.
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
