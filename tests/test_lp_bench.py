@@ -78,3 +78,16 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     assert refused.returncode == 2 and "unknown preset(s) nope" in refused.stderr
+
+
+def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp_steptime.py"), "--dataset-dir", str(data), "--steps", "7"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = result.stdout.splitlines()[-6:]
+    assert rows[0].startswith("complex, batch 512 (baseline)") and rows[0].endswith("1.00x")
+    assert [r.split(",")[0] for r in rows] == ["complex"] * 2 + ["reader"] * 4
+    assert all(float(r.split()[-2]) > 0 for r in rows)

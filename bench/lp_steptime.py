@@ -1,0 +1,113 @@
+"""Where a link-prediction training step's time goes: median milliseconds per 512 queries, one thread.
+
+Goal (a) is a wall-clock race, so a reader step's cost against a ComplEx step's decides how many epochs each
+gets. Every row trains on the same seeded batches from ``train`` with the ``-n3rp`` loss (1-vs-all
+cross-entropy with label smoothing 0.1, N3 0.05, relation prediction 1) and Adam; the first 5 steps are
+warm-up and not timed. ComplEx at batch 512 is the baseline; the other rows are the ComplEx preset's batch
+(1024, scaled to 512 queries), the reader's KGE-only stage, the reader as preset, and two cheaper readers.
+
+Usage:
+    python bench/lp_steptime.py --dataset-dir ../shared/data/kg/fb15k-237 [--steps 25] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+from torch import nn
+
+from reader.base import LinkPredictor
+from reader.presets import build_config
+from reader.registry import MODELS
+from reader.train import with_inverse
+from retrieve.data import TripleDataset, load_split_dir
+
+WARMUP = 5
+
+
+def step_ms(model: LinkPredictor, batches: list[np.ndarray], *, kge_only: bool = False) -> float:
+    """Median wall time of one training step, in milliseconds per 512 queries."""
+    if kge_only:
+        model.set_kge_only(True)
+    for b in batches:  # retrieval is done once before training, so it is not timed here either
+        model.prepare(b[:, :2])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    model.train()
+    times = []
+    for i, b in enumerate(batches):
+        t = torch.as_tensor(b)
+        tic = time.perf_counter()
+        loss = loss_fn(model.training_scores(t[:, :2], t[:, 2]), t[:, 2])
+        loss = loss + 0.05 * sum((f**3).sum() for f in model.factors(t[:, :2], t[:, 2])) / len(b)
+        loss = loss + loss_fn(model.relation_scores(t[:, 0], t[:, 2]), t[:, 1])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i >= WARMUP:
+            times.append(time.perf_counter() - tic)
+    return 1000 * statistics.median(times) * 512 / len(batches[0])
+
+
+def build(data: TripleDataset, preset: str, **hparams: object) -> LinkPredictor:
+    config = build_config("reader" if preset.startswith("reader") else "complex", preset=preset)
+    torch.manual_seed(0)
+    return MODELS[config.model].build(data, **{**config.hparams, **hparams})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dataset-dir", type=Path, required=True)
+    parser.add_argument("--steps", type=int, default=25, help="steps per row, the first 5 untimed")
+    parser.add_argument("--profile", action="store_true", help="also print torch.profiler's top operators")
+    args = parser.parse_args()
+    if args.steps <= WARMUP:
+        raise SystemExit(f"--steps must be more than {WARMUP}")
+    torch.set_num_threads(1)
+    data = load_split_dir(args.dataset_dir)
+    queries = with_inverse(data.train, data.num_relations)
+    rng = np.random.default_rng(0)
+
+    def batches(size: int, n: int) -> list[np.ndarray]:
+        small_graph = len(queries) < size  # a test fixture: sample with replacement
+        return [queries[rng.choice(len(queries), size, replace=small_graph)] for _ in range(n)]
+
+    small, big = batches(512, args.steps), batches(1024, max(WARMUP + 5, args.steps // 2))
+    fewer = {"max_edges": 8, "hop2_neighbours": 2}
+    rows = [
+        ("complex, batch 512 (baseline)", step_ms(build(data, "complex-n3rp"), small)),
+        ("complex, batch 1024 (preset)", step_ms(build(data, "complex-n3rp"), big)),
+        ("reader, KGE-only stage", step_ms(build(data, "reader-late-n3rp"), small, kge_only=True)),
+        ("reader, 16 edges (preset)", step_ms(build(data, "reader-late-n3rp"), small)),
+        ("reader, 8 edges", step_ms(build(data, "reader-late-n3rp", retriever_args=fewer), small)),
+        ("reader, 1 query layer", step_ms(build(data, "reader-late-n3rp", query_layers=1), small)),
+    ]
+    machine = f"{platform.node()} CPU x1 thread (torch {torch.__version__})"
+    print(f"\n{date.today()} {machine}, {args.dataset_dir.name}")
+    print(f"{'model':32s} {'ms/512 queries':>15s} {'vs baseline':>12s}")
+    for name, ms in rows:
+        print(f"{name:32s} {ms:15.1f} {ms / rows[0][1]:11.2f}x")
+    if args.profile:
+        from torch.profiler import profile
+
+        model = build(data, "reader-late-n3rp")
+        step_ms(model, small[: WARMUP + 1])
+        with profile() as prof:
+            step_ms(model, small[: WARMUP + 3])
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+
+if __name__ == "__main__":
+    main()
