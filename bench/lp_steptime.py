@@ -1,10 +1,11 @@
 """Where a link-prediction training step's time goes: median milliseconds per 512 queries, one thread.
 
 Goal (a) is a wall-clock race, so a reader step's cost against a ComplEx step's decides how many epochs each
-gets. Every row trains on the same seeded batches from ``train`` with the ``-n3rp`` loss (1-vs-all
-cross-entropy with label smoothing 0.1, N3 0.05, relation prediction 1) and Adam; the first 5 steps are
-warm-up and not timed. ComplEx at batch 512 is the baseline; the other rows are the ComplEx preset's batch
-(1024, scaled to 512 queries), the reader's KGE-only stage, the reader as preset, and two cheaper readers.
+gets. Every row trains on the same seeded batches from ``train`` with the ``-n3rp`` loss through
+``reader.train.batch_loss`` (1-vs-all cross-entropy with label smoothing 0.1, the presets' N3 0.05 and
+relation prediction 1) and Adam; the first 5 steps are warm-up and not timed. ComplEx at batch 512 is the
+baseline; the other rows are the ComplEx preset's batch (1024, scaled to 512 queries), the reader's KGE-only
+stage, the reader as preset, and two cheaper readers.
 
 Usage:
     python bench/lp_steptime.py --dataset-dir ../shared/data/kg/fb15k-237 [--steps 25] [--profile]
@@ -29,28 +30,28 @@ from torch import nn
 from reader.base import LinkPredictor
 from reader.presets import build_config
 from reader.registry import MODELS
-from reader.train import with_inverse
+from reader.train import TrainConfig, batch_loss, with_inverse
 from retrieve.data import TripleDataset, load_split_dir
 
 WARMUP = 5
 
 
-def step_ms(model: LinkPredictor, batches: list[np.ndarray], *, kge_only: bool = False) -> float:
+def step_ms(
+    model: LinkPredictor, config: TrainConfig, batches: list[np.ndarray], *, kge_only: bool = False
+) -> float:
     """Median wall time of one training step, in milliseconds per 512 queries."""
     if kge_only:
         model.set_kge_only(True)
     for b in batches:  # retrieval is done once before training, so it is not timed here either
         model.prepare(b[:, :2])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)  # the same for every row
     model.train()
     times = []
     for i, b in enumerate(batches):
         t = torch.as_tensor(b)
         tic = time.perf_counter()
-        loss = loss_fn(model.training_scores(t[:, :2], t[:, 2]), t[:, 2])
-        loss = loss + 0.05 * sum((f**3).sum() for f in model.factors(t[:, :2], t[:, 2])) / len(b)
-        loss = loss + loss_fn(model.relation_scores(t[:, 0], t[:, 2]), t[:, 1])
+        loss = batch_loss(model, t, config, loss_fn)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -59,10 +60,11 @@ def step_ms(model: LinkPredictor, batches: list[np.ndarray], *, kge_only: bool =
     return 1000 * statistics.median(times) * 512 / len(batches[0])
 
 
-def build(data: TripleDataset, preset: str, **hparams: object) -> LinkPredictor:
+def build(data: TripleDataset, preset: str, **hparams: object) -> tuple[LinkPredictor, TrainConfig]:
+    """The preset's model (with ``hparams`` changed) and its training settings (N3, relation prediction)."""
     config = build_config("reader" if preset.startswith("reader") else "complex", preset=preset)
     torch.manual_seed(0)
-    return MODELS[config.model].build(data, **{**config.hparams, **hparams})
+    return MODELS[config.model].build(data, **{**config.hparams, **hparams}), config
 
 
 def main() -> None:
@@ -87,12 +89,12 @@ def main() -> None:
     small, big = batches(512, args.steps), batches(1024, max(WARMUP + 5, args.steps // 2))
     fewer = {"max_edges": 8, "hop2_neighbours": 2}
     rows = [
-        ("complex, batch 512 (baseline)", step_ms(build(data, "complex-n3rp"), small)),
-        ("complex, batch 1024 (preset)", step_ms(build(data, "complex-n3rp"), big)),
-        ("reader, KGE-only stage", step_ms(build(data, "reader-late-n3rp"), small, kge_only=True)),
-        ("reader, 16 edges (preset)", step_ms(build(data, "reader-late-n3rp"), small)),
-        ("reader, 8 edges", step_ms(build(data, "reader-late-n3rp", retriever_args=fewer), small)),
-        ("reader, 1 query layer", step_ms(build(data, "reader-late-n3rp", query_layers=1), small)),
+        ("complex, batch 512 (baseline)", step_ms(*build(data, "complex-n3rp"), small)),
+        ("complex, batch 1024 (preset)", step_ms(*build(data, "complex-n3rp"), big)),
+        ("reader, KGE-only stage", step_ms(*build(data, "reader-late-n3rp"), small, kge_only=True)),
+        ("reader, 16 edges (preset)", step_ms(*build(data, "reader-late-n3rp"), small)),
+        ("reader, 8 edges", step_ms(*build(data, "reader-late-n3rp", retriever_args=fewer), small)),
+        ("reader, 1 query layer", step_ms(*build(data, "reader-late-n3rp", query_layers=1), small)),
     ]
     machine = f"{platform.node()} CPU x1 thread (torch {torch.__version__})"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name}")
@@ -102,10 +104,10 @@ def main() -> None:
     if args.profile:
         from torch.profiler import profile
 
-        model = build(data, "reader-late-n3rp")
-        step_ms(model, small[: WARMUP + 1])
+        model, config = build(data, "reader-late-n3rp")
+        step_ms(model, config, small[: WARMUP + 1])
         with profile() as prof:
-            step_ms(model, small[: WARMUP + 3])
+            step_ms(model, config, small[: WARMUP + 3])
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 

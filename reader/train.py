@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,6 +112,31 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     return kinds[config.optimizer](groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def batch_loss(
+    model: LinkPredictor,
+    batch: torch.Tensor,
+    config: TrainConfig,
+    loss_fn: nn.Module,
+    autocast: AbstractContextManager[Any] | None = None,
+) -> torch.Tensor:
+    """One batch's training loss: 1-vs-all ``loss_fn`` over all entities, plus ``config.n3`` times the
+    factors' N3 norm (per query) and ``config.relation_prediction`` times ``loss_fn`` over all relations.
+
+    Inputs: ``batch`` is ``(B, 3)`` (entity, relation, answer) with inverse relations already added;
+    ``autocast`` wraps the scoring only (the terms are summed in fp32).
+    """
+    with autocast or nullcontext():
+        scores = model.training_scores(batch[:, :2], batch[:, 2])
+    loss = loss_fn(scores.float(), batch[:, 2])
+    if config.n3:
+        norm = sum((f.float() ** 3).sum() for f in model.factors(batch[:, :2], batch[:, 2]))
+        loss = loss + config.n3 * norm / len(batch)
+    if config.relation_prediction:
+        rel_scores = model.relation_scores(batch[:, 0], batch[:, 2])
+        loss = loss + config.relation_prediction * loss_fn(rel_scores.float(), batch[:, 1])
+    return loss
+
+
 def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResult:
     """Train ``config.model`` on ``data.train``; returns the weights that scored best on valid."""
     if config.model not in MODELS:
@@ -190,15 +216,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
                 since = step - (0 if group["tables"] else joined)
                 warm = min(1.0, (since + 1) / config.warmup_steps) if config.warmup_steps else 1.0
                 group["lr"] = group["base_lr"] * warm * max(0.0, 1.0 - progress())
-            with autocast:
-                scores = model.training_scores(batch[:, :2], batch[:, 2])
-            loss = loss_fn(scores.float(), batch[:, 2])
-            if config.n3:
-                norm = sum((f.float() ** 3).sum() for f in model.factors(batch[:, :2], batch[:, 2]))
-                loss = loss + config.n3 * norm / len(batch)
-            if config.relation_prediction:
-                rel_scores = model.relation_scores(batch[:, 0], batch[:, 2])
-                loss = loss + config.relation_prediction * loss_fn(rel_scores.float(), batch[:, 1])
+            loss = batch_loss(model, batch, config, loss_fn, autocast)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
