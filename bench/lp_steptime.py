@@ -5,7 +5,7 @@ gets. Every row trains on the same seeded batches from ``train`` with the ``-n3r
 ``reader.train.batch_loss`` (1-vs-all cross-entropy with label smoothing 0.1, the presets' N3 0.05 and
 relation prediction 1) and Adam; the first 5 steps are warm-up and not timed. ComplEx at batch 512 is the
 baseline; the other rows are the ComplEx preset's batch (1024, scaled to 512 queries), the reader's KGE-only
-stage, the reader as preset, and two cheaper readers.
+stage, the reader as preset, and cheaper readers (fewer edges, one query layer, narrower layers).
 
 Usage:
     python bench/lp_steptime.py --dataset-dir ../shared/data/kg/fb15k-237 [--steps 25] [--profile]
@@ -95,6 +95,8 @@ def main() -> None:
         ("reader, 16 edges (preset)", step_ms(*build(data, "reader-late-n3rp"), small)),
         ("reader, 8 edges", step_ms(*build(data, "reader-late-n3rp", retriever_args=fewer), small)),
         ("reader, 1 query layer", step_ms(*build(data, "reader-late-n3rp", query_layers=1), small)),
+        ("reader, layers 128 wide", step_ms(*build(data, "reader-late-n3rp", inner_dim=128), small)),
+        ("reader, layers 64 wide", step_ms(*build(data, "reader-late-n3rp", inner_dim=64), small)),
     ]
     machine = f"{platform.node()} CPU x1 thread (torch {torch.__version__})"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name}")

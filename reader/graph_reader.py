@@ -71,7 +71,11 @@ def graph_attention_mask(batch: Batch, device: torch.device | str | None = None)
 class GraphReader(LinkPredictor):
     """Args:
     num_entities, num_relations: vocabulary sizes (relations without inverses).
-    dim, heads, ffn: transformer width, attention heads, feed-forward width.
+    dim: width of the embedding tables (the entity table is the tied output layer, the shortcut's too).
+    heads, ffn: attention heads and feed-forward width of the layers.
+    inner_dim: width of the layers, when narrower than ``dim`` (``None`` = ``dim``). Tokens are projected
+        down into the layers and the output vector back up, so the tables keep the KGE's size while the
+        reader's cost, most of a training step on a CPU, shrinks with the square of the width.
     context_layers, query_layers: encoder layers over the subgraph; decoder layers for the query.
     dropout: dropout in the layers and on the output query vector.
     retriever: a key of ``RETRIEVERS``; retriever_args: its keyword arguments (``max_edges``, ...).
@@ -103,6 +107,7 @@ class GraphReader(LinkPredictor):
         shortcut_dropout: float = 0.0,
         shortcut_init: str = "identity",
         bilinear: bool = False,
+        inner_dim: int | None = None,
     ) -> None:
         super().__init__()
         if bilinear and shortcut == "none":
@@ -116,25 +121,31 @@ class GraphReader(LinkPredictor):
                     "dropout": dropout, "retriever": retriever,
                     "retriever_args": dict(retriever_args or {"max_edges": 32}),
                     "token_mode": token_mode, "shortcut": shortcut,
-                    "shortcut_dropout": shortcut_dropout, "shortcut_init": shortcut_init}  # fmt: skip
+                    "shortcut_dropout": shortcut_dropout, "shortcut_init": shortcut_init,
+                    "inner_dim": inner_dim}  # fmt: skip
         if token_mode not in ("graph", "fused"):
             raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
+        width = inner_dim or dim
+        if width % heads:
+            raise ValueError(f"the layers' width ({width}) must be a multiple of heads ({heads})")
         self.heads = heads
         self.entity = nn.Embedding(num_entities, dim)
-        self.relation = nn.Embedding(2 * num_relations, dim)
-        self.token_type = nn.Embedding(3, dim)
-        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
-        self.norm_in = nn.LayerNorm(dim)
-        self.fuse = nn.Linear(2 * dim, dim) if token_mode == "fused" else None
-        layer = nn.TransformerEncoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True)
+        self.relation = nn.Embedding(2 * num_relations, width)  # the reader's only: not scored against
+        self.token_type = nn.Embedding(3, width)
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        self.norm_in = nn.LayerNorm(width)
+        # entity vectors enter the layers through ``down``; a fused token is already projected by ``fuse``
+        self.down: nn.Module = nn.Linear(dim, width) if width != dim else nn.Identity()
+        self.fuse = nn.Linear(width + dim, width) if token_mode == "fused" else None
+        layer = nn.TransformerEncoderLayer(width, heads, ffn, dropout, batch_first=True, norm_first=True)
         self.context = None
         if context_layers:
             self.context = nn.TransformerEncoder(layer, context_layers, enable_nested_tensor=False)
         self.query = nn.TransformerDecoder(
-            nn.TransformerDecoderLayer(dim, heads, ffn, dropout, batch_first=True, norm_first=True),
+            nn.TransformerDecoderLayer(width, heads, ffn, dropout, batch_first=True, norm_first=True),
             query_layers,
         )
-        self.out = nn.Sequential(nn.LayerNorm(2 * dim), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.out = nn.Sequential(nn.LayerNorm(2 * width), nn.Dropout(dropout), nn.Linear(2 * width, dim))
         self.bias = nn.Parameter(torch.zeros(num_entities))
         # KGE shortcut: learns the entity table as fast as a KGE model does
         self.shortcut = shortcut
@@ -149,8 +160,8 @@ class GraphReader(LinkPredictor):
                 nn.init.zeros_(self.diag.weight[:, dim // 2 :])
         self.shortcut_dropout = nn.Dropout(shortcut_dropout)
         nn.init.normal_(self.entity.weight, std=dim**-0.5)
-        nn.init.normal_(self.relation.weight, std=dim**-0.5)
-        nn.init.normal_(self.cls, std=dim**-0.5)
+        nn.init.normal_(self.relation.weight, std=width**-0.5)
+        nn.init.normal_(self.cls, std=width**-0.5)
         self.kge_only = False
         self.cache: SubgraphCache | None = None
         self.retriever_impl: SubgraphRetriever | None = None
@@ -218,13 +229,13 @@ class GraphReader(LinkPredictor):
         if self.fuse is not None:  # [query entity] + one token per edge: (relation, far endpoint)
             far = torch.gather(ents, 1, torch.as_tensor(batch.edge_dst, device=dev))
             edge_tok = self.fuse(torch.cat([rels, self.entity(far)], dim=-1)) + self.token_type.weight[EDGE]
-            head_tok = self.entity(ents[:, :1]) + self.token_type.weight[QUERY_ENTITY]
+            head_tok = self.down(self.entity(ents[:, :1])) + self.token_type.weight[QUERY_ENTITY]
             tokens = self.norm_in(torch.cat([head_tok, edge_tok], dim=1))
             keep = np.concatenate([np.ones((len(q_np), 1), dtype=bool), batch.edge_mask], axis=1)
             pad = ~torch.as_tensor(keep, device=dev)
             context = tokens if self.context is None else self.context(tokens, src_key_padding_mask=pad)
         else:
-            ent_tok = self.entity(ents) + self.token_type.weight[ENTITY]
+            ent_tok = self.down(self.entity(ents)) + self.token_type.weight[ENTITY]
             query_type = self.token_type.weight[QUERY_ENTITY] - self.token_type.weight[ENTITY]
             ent_tok = torch.cat([ent_tok[:, :1] + query_type, ent_tok[:, 1:]], dim=1)
             tokens = self.norm_in(torch.cat([ent_tok, rels + self.token_type.weight[EDGE]], dim=1))
@@ -235,7 +246,7 @@ class GraphReader(LinkPredictor):
         query = torch.cat(
             [
                 self.cls.expand(len(queries), -1, -1),
-                self.entity(queries[:, 0])[:, None],
+                self.down(self.entity(queries[:, 0]))[:, None],
                 self.relation(queries[:, 1])[:, None],
             ],
             dim=1,

@@ -270,6 +270,25 @@ def test_reader_token_modes_learn(tiny: Path, mode: str) -> None:
         GraphReader(5, 2, token_mode="dense")
 
 
+def test_narrow_reader_learns_and_round_trips(tiny: Path, tmp_path: Path) -> None:
+    """``inner_dim``: layers narrower than the tables; the output vector comes back at the tables' width."""
+    data = load_split_dir(tiny)
+    hparams = {"dim": 32, "inner_dim": 8, "heads": 2, "ffn": 16, "token_mode": "fused", "context_layers": 0,
+               "shortcut": "complex", "retriever_args": {"max_edges": 8}}  # fmt: skip
+    config = TrainConfig(model="reader", hparams=hparams, epochs=25, lr=0.005, batch_size=64, eval_limit=100)
+    result = train(data, config, log=lambda _: None)
+    reader = result.model
+    assert isinstance(reader, GraphReader)
+    assert reader.entity.weight.shape[1] == 32 and reader.relation.weight.shape[1] == 8
+    assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
+    checkpoint.save(reader, data, tmp_path / "narrow")
+    loaded = checkpoint.load(tmp_path / "narrow", data)
+    q = torch.tensor([[0, 0], [5, 2]])
+    assert torch.allclose(loaded.score(q), reader.score(q), atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of heads"):
+        GraphReader(5, 2, dim=32, inner_dim=6, heads=4)
+
+
 def test_reader_training_excludes_target_edge(tiny: Path) -> None:
     data = load_split_dir(tiny)
     model = GraphReader.build(
