@@ -285,6 +285,9 @@ def test_narrow_reader_learns_and_round_trips(tiny: Path, tmp_path: Path) -> Non
     loaded = checkpoint.load(tmp_path / "narrow", data)
     q = torch.tensor([[0, 0], [5, 2]])
     assert torch.allclose(loaded.score(q), reader.score(q), atol=1e-6)
+    graph_mode = GraphReader.build(data, dim=16, inner_dim=8, heads=2, ffn=16, context_layers=1)
+    graph_mode.prepare(q.numpy())
+    assert graph_mode.score(q).shape == (2, data.num_entities)  # graph tokens go through ``down`` too
     with pytest.raises(ValueError, match="multiple of heads"):
         GraphReader(5, 2, dim=32, inner_dim=6, heads=4)
 
