@@ -40,10 +40,11 @@ def step_ms(
     model: LinkPredictor, config: TrainConfig, batches: list[np.ndarray], *, kge_only: bool = False
 ) -> float:
     """Median wall time of one training step, in milliseconds per 512 queries."""
-    if kge_only:
+    if kge_only:  # the KGE-only stage reads no subgraphs, so none are retrieved for it
         model.set_kge_only(True)
-    for b in batches:  # retrieval is done once before training, so it is not timed here either
-        model.prepare(b[:, :2])
+    else:  # retrieval is done once before training, so it is not timed here either
+        for b in batches:
+            model.prepare(b[:, :2])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)  # the same for every row
     model.train()
