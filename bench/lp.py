@@ -49,7 +49,7 @@ def config_for(
 ) -> TrainConfig:
     budget = args.budget_minutes
     overrides = {"budget_minutes": budget, "epochs": 100_000, "device": args.device, "threads": args.threads,
-                 "eval_every_minutes": max(1.0, budget / 6)}  # fmt: skip
+                 "eval_every_minutes": args.eval_every or max(1.0, budget / 6)}  # fmt: skip
     return build_config(model, preset=preset, settings=settings, overrides=overrides)
 
 
@@ -110,6 +110,8 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
                        "--budget-minutes", str(args.budget_minutes), "--threads", str(args.child_threads),
                        "--seed", str(args.seed), "--device", args.device, "--out", str(out),
                        "--row-file", str(row_file)]  # fmt: skip
+            if args.eval_every:
+                command += ["--eval-every", str(args.eval_every)]
             if args.limit:
                 command += ["--limit", str(args.limit)]
             if args.preset:
@@ -158,6 +160,7 @@ def main() -> None:
     parser.add_argument("--preset", help="the reader's preset when --models names none (default: reader)")
     parser.add_argument("--config", type=Path, help="JSON/TOML settings applied on top of every preset")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
+    parser.add_argument("--eval-every", type=float, help="minutes between valid scores (default: budget/6)")
     parser.add_argument("--limit", type=int, help="evaluate a seeded subset of the test split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")

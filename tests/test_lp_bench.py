@@ -64,7 +64,8 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
-         "reader:reader-staged", "--config", str(settings), "--budget-minutes", "0.01", "--out", str(out)],
+         "reader:reader-staged", "--config", str(settings), "--budget-minutes", "0.01",
+         "--eval-every", "0.002", "--out", str(out)],
         capture_output=True, text=True, timeout=300, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -72,6 +73,9 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
     train = json.loads((out / "tiny-reader-staged+slow" / "config.json").read_text())["train"]
     assert train["lr"] == 0.0001 and train["kge_warmup"] == 0.3  # the file on top of the named preset
     assert train["hparams"]["dropout"] == 0.0 and train["hparams"]["shortcut"] == "complex"
+    assert train["eval_every_minutes"] == 0.002  # default: budget / 6, at least a minute
+    history = json.loads((out / "tiny-reader-staged+slow" / "metrics.json").read_text())["history"]
+    assert len(history) >= 2  # scored during the run as well as at its end
     refused = subprocess.run(
         [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
          "reader:nope"],

@@ -235,6 +235,17 @@ def test_every_preset_builds_a_model_that_scores(tiny: Path, preset: str) -> Non
         assert model.relation_scores(q[:, 0], answers).shape == (2, 2 * data.num_relations)
 
 
+@pytest.mark.parametrize("path", sorted((REPO / "bench" / "configs").glob("*.json")), ids=lambda p: p.stem)
+def test_every_bench_config_builds_a_model_that_scores(tiny: Path, path: Path) -> None:
+    """``bench/configs/`` holds the settings of recorded runs (the shipped reader's among them)."""
+    data = load_split_dir(tiny)
+    preset = json.loads(path.read_text())["preset"]  # so `lp train --config FILE` alone reproduces the run
+    config = build_config(PRESETS[preset].get("model", preset), config_file=path)
+    assert config.hparams == {**PRESETS[preset]["hparams"], **json.loads(path.read_text()).get("hparams", {})}
+    model = MODELS[config.model].build(data, **config.hparams)
+    assert model.score(torch.tensor([[0, 0], [3, 4]])).shape == (2, data.num_entities)
+
+
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
 def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
     data = load_split_dir(tiny)
