@@ -8,10 +8,12 @@ FFN 1280) with the graph-masked encoder; ``reader-gpu-fused`` (the CPU design at
 ``reader-gpu-graph`` (KG-R3's size) add the ComplEx shortcut for a GPU. The ``-staged`` presets train the
 ComplEx shortcut alone for the first 30 % of the run: ``reader-staged`` matched ComplEx in the same 60-minute
 CPU run. The ``-n3rp`` presets add N3 0.05 and relation prediction 1 (after Chen et al.'s FB15k-237
-run; ``-n3rp-wn``: their WN18RR weights, not yet measured): ``reader-staged-n3rp`` reached 0.337 after 30
-minutes on one core, against 0.312 without them in the same run. ``reader-late-n3rp`` (the reader joins at
-70 %) is the shipped FB15k-237 checkpoint's: 0.345 after 60 minutes, where ``complex-n3rp`` reached 0.349 in
-the same run.
+run; ``-n3rp-wn``: their WN18RR weights; 6 minutes on an H100: ``complex-n3rp-wn`` 0.477 on WN18RR):
+``reader-staged-n3rp`` reached 0.337 after 30 minutes on one core, against 0.312 without them in the same
+run. ``reader-late-n3rp`` (the reader joins at 70 %): 0.345 after 60 minutes, where ``complex-n3rp`` reached
+0.349 in the same run. The shipped FB15k-237 checkpoint is ``reader-gpu-staged-n3rp`` with
+``bench/configs/rank512-late.json`` (6 minutes on an H100: 0.356, against ``complex-n3rp`` at the same rank
+0.377 in the same run).
 
 ``shortcut_init`` is a trade-off, measured (bench/RESULTS.md): the benchmark presets start the shortcut's
 relations at random, because with the identity every WN18RR query's own entity was its top answer after half
@@ -96,7 +98,7 @@ for name in ("complex", "reader-staged", "reader-gpu-staged"):
         PRESETS[f"{name}-{suffix}"] = {"model": PRESETS[name].get("model", name), **PRESETS[name], **recipe}
 # the reader joins at 70 % instead of 30 %: under N3 + relation prediction ComplEx is still climbing after
 # 60 CPU minutes, so KGE-speed epochs count for more than the reader's reading (0.345 against 0.339 test MRR
-# on FB15k-237, 60 minutes of one core; bench/RESULTS.md). The shipped FB15k-237 checkpoint's preset.
+# on FB15k-237, 60 minutes of one core; bench/RESULTS.md).
 PRESETS["reader-late-n3rp"] = {**PRESETS["reader-staged-n3rp"], "kge_warmup": 0.7}
 
 
