@@ -74,6 +74,10 @@ class LinkPredictor(nn.Module, abc.ABC):
         """Score with the model's KGE part alone (training's ``kge_warmup`` stage); the reader has one."""
         raise ValueError(f"model {self.name!r} has no KGE shortcut to train on its own")
 
+    def kge_parameters(self) -> list[nn.Parameter]:
+        """The tables the KGE-only stage trains (training's ``freeze_kge_on_join`` fixes them afterwards)."""
+        raise ValueError(f"model {self.name!r} has no KGE shortcut to train on its own")
+
     def evidence(self, entity: int, relation: int) -> np.ndarray | None:
         """Edges ``(k, 3)`` of global (head, relation, tail) ids the model reads for this query, if any."""
         del entity, relation

@@ -216,6 +216,12 @@ class GraphReader(LinkPredictor):
                 self.out[-1].bias.zero_()
         self.kge_only = on
 
+    def kge_parameters(self) -> list[nn.Parameter]:
+        """The entity table (shared with the reader) and the shortcut's relation diagonals."""
+        if self.diag is None:
+            raise ValueError("this reader has no KGE shortcut ('distmult' or 'complex')")
+        return [self.entity.weight, self.diag.weight]
+
     def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
         if self.kge_only:  # KGE speed: no retrieval, no transformer
             return self._shortcut(queries)

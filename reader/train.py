@@ -41,6 +41,9 @@ class TrainConfig:
         kge_warmup: fraction of the run (of the budget or the epochs, whichever ends it) trained as the
             model's KGE part alone (:meth:`~reader.base.LinkPredictor.set_kge_only`; the reader with a
             shortcut): the tables learn at KGE speed, then the reader joins, its layers warming up anew.
+        freeze_kge_on_join: once the reader joins, stop training the KGE part's tables
+            (:meth:`~reader.base.LinkPredictor.kge_parameters`): the reader then learns a residual on fixed
+            entity and relation vectors and cannot reshape them.
         n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
             over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
@@ -62,6 +65,7 @@ class TrainConfig:
     embedding_lr: float | None = None
     optimizer: str = "adam"
     kge_warmup: float = 0.0
+    freeze_kge_on_join: bool = False
     weight_decay: float = 0.0
     n3: float = 0.0
     relation_prediction: float = 0.0
@@ -150,6 +154,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
         model.set_kge_only(True)
+    if config.freeze_kge_on_join and not config.kge_warmup:
+        raise ValueError("freeze_kge_on_join needs kge_warmup > 0: without a KGE-only stage nothing joins")
     if config.n3 < 0 or config.relation_prediction < 0:
         raise ValueError(
             f"n3 and relation_prediction must be >= 0, got {config.n3}, {config.relation_prediction}"
@@ -211,6 +217,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             if config.kge_warmup and joined == 0 and progress() >= config.kge_warmup:
                 model.set_kge_only(False)
                 joined = step
+                for p in model.kge_parameters() if config.freeze_kge_on_join else []:
+                    p.requires_grad_(False)  # no gradient, so Adam leaves them as they are
                 log(f"  {trained_s / 60:6.1f} min  step {step}: the reader joins the KGE shortcut")
             for group in optimizer.param_groups:
                 since = step - (0 if group["tables"] else joined)
@@ -235,6 +243,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     assert best is not None
     if config.kge_warmup:
         model.set_kge_only(False)  # a first-stage snapshot scores the same: its reader term is 0
+        for p in model.kge_parameters():
+            p.requires_grad_(True)
     model.load_state_dict(best[1])
     model.eval()
     return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch)

@@ -156,6 +156,36 @@ def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
         train(data, TrainConfig(model="reader", kge_warmup=1.0), log=lambda _: None)
 
 
+def test_freeze_kge_on_join_fixes_the_tables_and_trains_the_layers(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
+                         epochs=6, lr=1e-3, embedding_lr=1e-2, batch_size=16, kge_warmup=0.5,
+                         freeze_kge_on_join=True, eval_limit=10)  # fmt: skip
+    seen: list[tuple[bool, float, float, float]] = []
+    reader_cls = MODELS["reader"]
+    original = reader_cls.training_scores
+
+    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
+        seen.append((self.kge_only, self.entity.weight.sum().item(), self.diag.weight.sum().item(),
+                     self.query.layers[0].linear1.weight.sum().item()))  # fmt: skip
+        return original(self, queries, answers)
+
+    reader_cls.training_scores = spy  # type: ignore[method-assign]
+    try:
+        result = train(data, config, log=lambda _: None)
+    finally:
+        reader_cls.training_scores = original  # type: ignore[method-assign]
+    switch = next(i for i, row in enumerate(seen) if not row[0])
+    assert seen[0][1:3] != seen[switch][1:3]  # the tables trained in the KGE-only stage
+    assert all(row[1:3] == seen[switch][1:3] for row in seen[switch:])  # and not after the join
+    assert seen[switch][3] != seen[-1][3]  # while the layers did
+    assert all(p.requires_grad for p in result.model.kge_parameters())  # trainable again for whoever's next
+    with pytest.raises(ValueError, match="freeze_kge_on_join needs kge_warmup"):
+        train(data, TrainConfig(model="reader", freeze_kge_on_join=True), log=lambda _: None)
+    with pytest.raises(ValueError, match="no KGE shortcut"):
+        MODELS["complex"].build(data, dim=8).kge_parameters()
+
+
 def test_n3_factors_are_complex_moduli(tiny: Path) -> None:
     q, t = torch.tensor([[0, 1], [3, 5]]), torch.tensor([2, 6])
     complex_model = ComplExModel(7, 3, dim=4)
