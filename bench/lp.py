@@ -4,7 +4,9 @@ For each dataset and model: train with the model's preset (``reader/presets.py``
 of training time (subgraph retrieval and evaluation are timed separately), then evaluate on the full test
 split (or ``--limit`` triples, seeded) and print one table with every model of the run side by side. With
 ``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<preset>`` with its ``metrics.json``
-(``<preset>+<config stem>`` when ``--config FILE`` changed the presets; the table shows the same name).
+(``<preset>+<config stem>`` when ``--config FILE`` changed the presets; the table shows the same name). An
+entry ``MODEL:FILE.json`` (or ``.toml``) trains with that config file, which names its own ``"preset"``
+(``bench/configs/``); its row is named by the file's stem.
 
 With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
@@ -16,6 +18,8 @@ Usage:
     python bench/lp.py --dataset-dir DIR --models reader:reader-gpu-staged,complex --budget-minutes 7 \
         --device cuda --parallel --child-threads 4
     python bench/lp.py --dataset-dir DIR --models rotate --config lr.json  # {"lr": 0.1} over the preset
+    python bench/lp.py --dataset-dir DIR --models reader:bench/configs/rank512-late.json,complex \
+        --budget-minutes 6 --device cuda --parallel --child-threads 3  # a config file in an entry
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
 ComplEx (LibKGE) .348 / .475; RotatE .337 / .477.
@@ -50,18 +54,31 @@ def config_for(
     budget = args.budget_minutes
     overrides = {"budget_minutes": budget, "epochs": 100_000, "device": args.device, "threads": args.threads,
                  "eval_every_minutes": args.eval_every or max(1.0, budget / 6)}  # fmt: skip
+    if preset is not None and is_config_file(preset):  # the entry's file, then --config's values on top
+        own = load_settings(Path(preset))
+        settings = {**own, **(settings or {}),
+                    "hparams": {**own.get("hparams", {}), **(settings or {}).get("hparams", {})}}  # fmt: skip
+        preset = None
     return build_config(model, preset=preset, settings=settings, overrides=overrides)
 
 
+def is_config_file(preset: str) -> bool:
+    """An entry's ``PRESET`` part names a config file (which names its own ``"preset"``) instead."""
+    return preset.endswith((".json", ".toml"))
+
+
 def parse_entry(entry: str, reader_preset: str | None) -> tuple[str, str | None]:
-    """``MODEL`` or ``MODEL:PRESET`` → (model, preset); ``--preset`` is the reader's default preset."""
+    """``MODEL``, ``MODEL:PRESET`` or ``MODEL:CONFIG_FILE`` → (model, preset or file); ``--preset`` is the
+    reader's default preset."""
     model, _, preset = entry.partition(":")
     return model, preset or (reader_preset if model == "reader" else None)
 
 
 def label_for(model: str, preset: str | None, args: argparse.Namespace) -> str:
-    """The row's name: the preset, plus ``+<config file stem>`` when ``--config`` changed it."""
-    return (preset or model) + (f"+{args.config.stem}" if args.config else "")
+    """The row's name: the preset (a config entry: its file's stem), plus ``+<config file stem>`` when
+    ``--config`` changed it."""
+    name = Path(preset).stem if preset and is_config_file(preset) else preset or model
+    return name + (f"+{args.config.stem}" if args.config else "")
 
 
 def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
@@ -156,7 +173,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset-dir", type=Path, action="append", required=True)
-    parser.add_argument("--models", default="reader,complex", help="MODEL or MODEL:PRESET, comma-separated")
+    parser.add_argument("--models", default="reader,complex", help="MODEL, MODEL:PRESET or MODEL:FILE.json")
     parser.add_argument("--preset", help="the reader's preset when --models names none (default: reader)")
     parser.add_argument("--config", type=Path, help="JSON/TOML settings applied on top of every preset")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
@@ -179,9 +196,17 @@ def main() -> None:
         args.settings = load_settings(args.config) if args.config else None
     except ValueError as exc:
         parser.error(str(exc))
-    bad = [p for _, p in entries if p is not None and p not in PRESETS]
+    bad = [p for _, p in entries if p is not None and p not in PRESETS and not is_config_file(p)]
     if bad:
         parser.error(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
+    for _, path in entries:  # a config entry's file must read and name a known preset before any training
+        if path is not None and is_config_file(path):
+            try:
+                named = load_settings(Path(path)).get("preset")
+            except ValueError as exc:
+                parser.error(str(exc))
+            if named is not None and named not in PRESETS:
+                parser.error(f"{path}: unknown preset {named!r}; choose from {', '.join(PRESETS)}")
 
     if args.parallel:
         rows = run_parallel(args)

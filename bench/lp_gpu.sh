@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The lent-GPU runs of bench/RESULTS.md: on one GPU, at the same time, FB15k-237 (reader candidates and
-# ComplEx) and WN18RR (the fused reader and ComplEx), each for MINUTES of training, full test splits.
-# Every process shares the GPU, so each gets the same wall-clock window under the same load.
-# FB_MODELS / WN_MODELS override the model lists; WN_MODELS= (empty) skips WN18RR.
+# The lent-GPU runs of bench/RESULTS.md: on one GPU, at the same time, FB15k-237 (the shipped reader's
+# settings, ComplEx at its table size and at the default rank) and WN18RR (reader and ComplEx), each for
+# MINUTES of training, full test splits. Every process shares the GPU, so each gets the same wall-clock
+# window under the same load. FB_MODELS / WN_MODELS override the model lists (entries as bench/lp.py's
+# --models: MODEL, MODEL:PRESET or MODEL:CONFIG_FILE); WN_MODELS= (empty) skips WN18RR.
 # Usage: [PYTHON=python3] bench/lp_gpu.sh DATA_DIR OUT_DIR MINUTES   (DATA_DIR holds fb15k-237/ and wn18rr/)
 set -euo pipefail
 data=$1 out=$2 minutes=$3
-fb_models=${FB_MODELS-reader:reader-gpu-fused,reader:reader-gpu-graph,complex}
-wn_models=${WN_MODELS-reader:reader-gpu-fused,complex}
+fb_models=${FB_MODELS-reader:bench/configs/rank512-late.json,complex:bench/configs/rank512.json,complex:complex-n3rp}
+wn_models=${WN_MODELS-reader:reader-gpu-staged-n3rp-wn,complex:complex-n3rp-wn}
 export PYTHONUNBUFFERED=1
 run() {  # dataset models extra-args...
     local name=$1 models=$2

@@ -84,6 +84,36 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "unknown preset(s) nope" in refused.stderr
 
 
+def test_config_file_as_an_entry(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    settings = tmp_path / "small.json"
+    settings.write_text('{"preset": "complex-n3rp", "hparams": {"dim": 8}}')
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
+         f"complex:{settings},complex", "--budget-minutes", "0.01", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()[-2:]] == [
+        ["tiny", "small"],
+        ["tiny", "complex"],
+    ]
+    train = json.loads((out / "tiny-small" / "config.json").read_text())["train"]
+    assert train["n3"] == 0.05 and train["hparams"]["dim"] == 8  # the file's preset, then the file
+    assert json.loads((out / "tiny-complex" / "config.json").read_text())["train"]["n3"] == 0.0
+    settings.write_text('{"preset": "nope"}')
+    for entry, message in (
+        (f"complex:{settings}", f"{settings}: unknown preset 'nope'"),
+        (f"complex:{tmp_path / 'absent.json'}", "absent.json: cannot read training config"),
+    ):
+        refused = subprocess.run(
+            [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models", entry],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+        )  # fmt: skip
+        assert refused.returncode == 2 and message in refused.stderr
+
+
 def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> None:
     data = write_tiny_kg(tmp_path / "tiny")
     result = subprocess.run(
