@@ -43,7 +43,8 @@ class TrainConfig:
             shortcut): the tables learn at KGE speed, then the reader joins, its layers warming up anew.
         freeze_kge_on_join: once the reader joins, stop training the KGE part's tables
             (:meth:`~reader.base.LinkPredictor.kge_parameters`): the reader then learns a residual on fixed
-            entity and relation vectors and cannot reshape them.
+            entity and relation vectors and cannot reshape them. Off in every preset: on WN18RR (30 CPU
+            minutes, bench/RESULTS.md) it did not stop the valid-MRR dip after the join and ended lower.
         n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
             over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
