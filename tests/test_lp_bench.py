@@ -15,13 +15,18 @@ from conftest import REPO
 from lp_tiny import write_tiny_kg
 
 
+def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """``python bench/lp.py ARGS`` from the repository root, output captured."""
+    command = [sys.executable, str(REPO / "bench" / "lp.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
 def test_parallel_run_prints_every_model(tmp_path: Path) -> None:
     data = write_tiny_kg(tmp_path / "tiny")
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
-         "reader,complex", "--budget-minutes", "0.02", "--parallel", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+    result = bench_lp(
+        "--dataset-dir", str(data), "--models", "reader,complex", "--budget-minutes", "0.02", "--parallel",
+        "--out", str(out)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     table = result.stdout.splitlines()[-2:]
@@ -37,10 +42,9 @@ def test_parallel_run_reports_a_failed_child(tmp_path: Path) -> None:
     data = write_tiny_kg(tmp_path / "tiny")
     (data / "valid.txt").write_text("e1\tpair\te0\nonly two\tfields\n")
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models", "complex",
-         "--budget-minutes", "0.02", "--parallel", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+    result = bench_lp(
+        "--dataset-dir", str(data), "--models", "complex", "--budget-minutes", "0.02", "--parallel",
+        "--out", str(out)
     )  # fmt: skip
     assert result.returncode != 0
     assert f"tiny-complex failed with exit 1; see {out / 'logs' / 'tiny-complex.log'}" in result.stderr
@@ -49,10 +53,8 @@ def test_parallel_run_reports_a_failed_child(tmp_path: Path) -> None:
 
 
 def test_unknown_model_is_refused_before_any_training(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(tmp_path), "--models",
-         "complex,nosuchmodel", "--parallel"],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
+    result = bench_lp(
+        "--dataset-dir", str(tmp_path), "--models", "complex,nosuchmodel", "--parallel", timeout=60
     )  # fmt: skip
     assert result.returncode == 2 and "unknown model(s) nosuchmodel" in result.stderr
 
@@ -62,11 +64,9 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
     settings = tmp_path / "slow.json"
     settings.write_text('{"lr": 0.0001, "hparams": {"dropout": 0.0}}')
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
-         "reader:reader-staged", "--config", str(settings), "--budget-minutes", "0.01",
-         "--eval-every", "0.002", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+    result = bench_lp(
+        "--dataset-dir", str(data), "--models", "reader:reader-staged", "--config", str(settings),
+        "--budget-minutes", "0.01", "--eval-every", "0.002", "--out", str(out)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].split()[:2] == ["tiny", "reader-staged+slow"]
@@ -76,11 +76,7 @@ def test_config_file_and_model_preset_entries(tmp_path: Path) -> None:
     assert train["eval_every_minutes"] == 0.002  # default: budget / 6, at least a minute
     history = json.loads((out / "tiny-reader-staged+slow" / "metrics.json").read_text())["history"]
     assert len(history) >= 2  # scored during the run as well as at its end
-    refused = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
-         "reader:nope"],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+    refused = bench_lp("--dataset-dir", str(data), "--models", "reader:nope", timeout=60)
     assert refused.returncode == 2 and "unknown preset(s) nope" in refused.stderr
 
 
@@ -89,10 +85,9 @@ def test_config_file_as_an_entry(tmp_path: Path) -> None:
     settings = tmp_path / "small.json"
     settings.write_text('{"preset": "complex-n3rp", "hparams": {"dim": 8}}')
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
-         f"complex:{settings},complex", "--budget-minutes", "0.01", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
+    result = bench_lp(
+        "--dataset-dir", str(data), "--models", f"complex:{settings},complex", "--budget-minutes", "0.01",
+        "--out", str(out)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[:2] for line in result.stdout.splitlines()[-2:]] == [
@@ -107,10 +102,7 @@ def test_config_file_as_an_entry(tmp_path: Path) -> None:
         (f"complex:{settings}", f"{settings}: unknown preset 'nope'"),
         (f"complex:{tmp_path / 'absent.json'}", "absent.json: cannot read training config"),
     ):
-        refused = subprocess.run(
-            [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models", entry],
-            capture_output=True, text=True, timeout=60, cwd=REPO,
-        )  # fmt: skip
+        refused = bench_lp("--dataset-dir", str(data), "--models", entry, timeout=60)
         assert refused.returncode == 2 and message in refused.stderr
 
 
