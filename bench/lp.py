@@ -42,7 +42,7 @@ import torch
 
 from reader import checkpoint
 from reader.evaluate import evaluate_model
-from reader.presets import PRESETS, build_config, load_settings
+from reader.presets import PRESETS, build_config, load_settings, merge_settings
 from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
@@ -55,9 +55,7 @@ def config_for(
     overrides = {"budget_minutes": budget, "epochs": 100_000, "device": args.device, "threads": args.threads,
                  "eval_every_minutes": args.eval_every or max(1.0, budget / 6)}  # fmt: skip
     if preset is not None and is_config_file(preset):  # the entry's file, then --config's values on top
-        own = load_settings(Path(preset))
-        settings = {**own, **(settings or {}),
-                    "hparams": {**own.get("hparams", {}), **(settings or {}).get("hparams", {})}}  # fmt: skip
+        settings = merge_settings(load_settings(Path(preset)), settings or {})
         preset = None
     return build_config(model, preset=preset, settings=settings, overrides=overrides)
 

@@ -115,6 +115,11 @@ def load_settings(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: cannot read training config: {exc}") from exc
 
 
+def merge_settings(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top``'s settings over ``base``'s; their ``hparams`` merge key by key rather than replace."""
+    return {**base, **top, "hparams": {**base.get("hparams", {}), **top.get("hparams", {})}}
+
+
 def build_config(
     model: str,
     *,
@@ -132,12 +137,8 @@ def build_config(
     preset = settings.pop("preset", preset or model)
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    values: dict[str, Any] = {**PRESETS[preset]}
-    values.setdefault("model", model)
-    hparams = {**values.get("hparams", {}), **settings.pop("hparams", {})}
-    values.update(settings)
+    values = merge_settings({"model": model, **PRESETS[preset]}, settings)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    values["hparams"] = hparams
     unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(unknown)}")

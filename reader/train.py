@@ -244,7 +244,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     assert best is not None
     if config.kge_warmup:
         model.set_kge_only(False)  # a first-stage snapshot scores the same: its reader term is 0
-        for p in model.kge_parameters():
+        for p in model.kge_parameters() if config.freeze_kge_on_join else []:
             p.requires_grad_(True)
     model.load_state_dict(best[1])
     model.eval()

@@ -269,9 +269,10 @@ def test_every_preset_builds_a_model_that_scores(tiny: Path, preset: str) -> Non
 def test_every_bench_config_builds_a_model_that_scores(tiny: Path, path: Path) -> None:
     """``bench/configs/`` holds the settings of recorded runs (the shipped reader's among them)."""
     data = load_split_dir(tiny)
-    preset = json.loads(path.read_text())["preset"]  # so `lp train --config FILE` alone reproduces the run
+    settings = json.loads(path.read_text())
+    preset = settings["preset"]  # so `lp train --config FILE` alone reproduces the run
     config = build_config(PRESETS[preset].get("model", preset), config_file=path)
-    assert config.hparams == {**PRESETS[preset]["hparams"], **json.loads(path.read_text()).get("hparams", {})}
+    assert config.hparams == {**PRESETS[preset]["hparams"], **settings.get("hparams", {})}
     model = MODELS[config.model].build(data, **config.hparams)
     assert model.score(torch.tensor([[0, 0], [3, 4]])).shape == (2, data.num_entities)
 
