@@ -28,10 +28,20 @@ class LinkPredictor(nn.Module, abc.ABC):
         """Scores ``(B, num_entities)`` for queries ``(B, 2)`` of (entity id, relation id incl. inverses)."""
 
     def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
-        """Scores used for the training loss; a model whose input depends on the answer (the reader
-        removes the answer's edge from its context) overrides this."""
+        """Scores used for the training loss: :meth:`training_terms`' first part."""
+        return self.training_terms(queries, answers)[0]
+
+    def training_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores ``(B, num_entities)`` for the training loss, and the cubed moduli ``(k, d)`` of the query
+        vector's learned residual, whose sum training's ``reader_n3`` penalises (``k = 0``: none, as here).
+
+        A model whose input depends on the answer (the reader removes the answer's edge from its context)
+        or that has such a residual (the reader's term beside its KGE shortcut) overrides this.
+        """
         del answers
-        return self.score(queries)
+        return self.score(queries), torch.zeros((0, 0), device=queries.device)
 
     _hp: dict[str, Any]  # constructor arguments, set by each subclass's __init__
 

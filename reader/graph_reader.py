@@ -86,6 +86,10 @@ class GraphReader(LinkPredictor):
         relation table). Identity makes each entity its own best answer at the start, which WN18RR had not
         unlearnt after half an epoch; it is much better where most relations are seen only a few times (a
         graph extracted from text). Measurements: bench/RESULTS.md.
+    reader_dropout: with a shortcut, the fraction of training queries whose reader term is skipped (not
+        computed), chosen anew each batch: stochastic depth on the reader. The shortcut then keeps
+        training as a model on its own, the reader learns a correction on top of it, and a step costs
+        less. Scoring outside training always adds the reader term.
     """
 
     name = "reader"
@@ -108,6 +112,7 @@ class GraphReader(LinkPredictor):
         shortcut_init: str = "identity",
         bilinear: bool = False,
         inner_dim: int | None = None,
+        reader_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if bilinear and shortcut == "none":
@@ -122,7 +127,12 @@ class GraphReader(LinkPredictor):
                     "retriever_args": dict(retriever_args or {"max_edges": 32}),
                     "token_mode": token_mode, "shortcut": shortcut,
                     "shortcut_dropout": shortcut_dropout, "shortcut_init": shortcut_init,
-                    "inner_dim": inner_dim}  # fmt: skip
+                    "inner_dim": inner_dim, "reader_dropout": reader_dropout}  # fmt: skip
+        if not 0.0 <= reader_dropout < 1.0:
+            raise ValueError(f"reader_dropout must be in [0, 1), got {reader_dropout}")
+        if reader_dropout and shortcut == "none":
+            raise ValueError("reader_dropout needs a shortcut: without one a skipped query has no score")
+        self.reader_dropout = reader_dropout
         if token_mode not in ("graph", "fused"):
             raise ValueError(f"token_mode must be 'graph' or 'fused', got {token_mode!r}")
         width = inner_dim or dim
@@ -223,8 +233,29 @@ class GraphReader(LinkPredictor):
         return [self.entity.weight, self.diag.weight]
 
     def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
+        return self._terms(queries, exclude)[0]
+
+    def _terms(self, queries: torch.Tensor, exclude: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output vector ``(B, dim)`` and the reader's term in it ``(k, dim)``, for the ``k`` queries
+        whose reader ran (all of them, except under ``reader_dropout`` in training or in the KGE stage)."""
+        if self.diag is None:
+            read = self._read(queries, exclude)
+            return read, read
+        vec = self._shortcut(queries)
         if self.kge_only:  # KGE speed: no retrieval, no transformer
-            return self._shortcut(queries)
+            return vec, vec.new_zeros((0, vec.shape[1]))
+        if not (self.training and self.reader_dropout):
+            read = self._read(queries, exclude)
+            return vec + read, read
+        keep = torch.rand(len(queries), device=queries.device) >= self.reader_dropout
+        rows = keep.nonzero()[:, 0]
+        if not len(rows):  # a small last batch can lose every reader term
+            return vec, vec.new_zeros((0, vec.shape[1]))
+        read = self._read(queries[rows], None if exclude is None else exclude[rows.cpu().numpy()])
+        return vec.index_add(0, rows, read.to(vec.dtype)), read
+
+    def _read(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
+        """The reader's term: retrieve, encode the context, decode the query, project to ``dim``."""
         q_np = queries.detach().cpu().numpy()
         self.prepare(q_np)
         assert self.cache is not None
@@ -258,10 +289,7 @@ class GraphReader(LinkPredictor):
             dim=1,
         )
         decoded = self.query(query, context, memory_key_padding_mask=pad)
-        vec = self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
-        if self.diag is not None:
-            vec = vec + self._shortcut(queries)
-        return vec
+        return self.out(torch.cat([decoded[:, 0], context[:, 0]], dim=-1))
 
     def _shortcut(self, queries: torch.Tensor) -> torch.Tensor:
         """The KGE term of the output vector, with its dropout."""
@@ -303,9 +331,17 @@ class GraphReader(LinkPredictor):
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         return self._scores(self._encode(queries, None))
 
-    def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
-        if self.kge_only:  # no context, so no target edge to remove
-            return self.score(queries)
-        rows = torch.cat([queries, answers[:, None]], dim=1).tolist()
-        exclude = np.array([self._edge_ids.get(tuple(r), -1) for r in rows], dtype=np.int64)
-        return self._scores(self._encode(queries, exclude))
+    def training_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores with each answer's own edge removed from its context, and the reader term's cubed moduli
+        (per complex dimension with the ComplEx shortcut) for training's ``reader_n3``."""
+        exclude = None
+        if not self.kge_only:  # the KGE stage reads no context, so there is no target edge to remove
+            rows = torch.cat([queries, answers[:, None]], dim=1).tolist()
+            exclude = np.array([self._edge_ids.get(tuple(r), -1) for r in rows], dtype=np.int64)
+        vec, read = self._terms(queries, exclude)
+        if self.shortcut == "complex":  # (re² + im²)^1.5, not hypot³: the term starts at exactly 0, where
+            re, im = read.float().chunk(2, dim=-1)  # hypot's gradient is NaN
+            return self._scores(vec), (re.square() + im.square()).pow(1.5)
+        return self._scores(vec), read.float().abs().pow(3)

@@ -48,6 +48,9 @@ class TrainConfig:
         n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
             over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
+        reader_n3: weight of an N3-style penalty on the reader's term of the query vector (the part it adds
+            to the KGE shortcut): ``reader_n3 / B * Σ |term|³`` over complex moduli, like ``n3`` on the
+            shortcut's factors, so the reader's correction stays as bounded as the KGE it corrects; 0 = off.
         relation_prediction: weight of the relation-prediction objective (Chen et al., AKBC 2021): a third
             cross-entropy term that predicts each training triple's relation from its two entities
             (:meth:`~reader.base.LinkPredictor.relation_scores`), with the run's label smoothing; 0 = off.
@@ -69,6 +72,7 @@ class TrainConfig:
     freeze_kge_on_join: bool = False
     weight_decay: float = 0.0
     n3: float = 0.0
+    reader_n3: float = 0.0
     relation_prediction: float = 0.0
     label_smoothing: float = 0.0
     warmup_steps: int = 0
@@ -125,14 +129,17 @@ def batch_loss(
     autocast: AbstractContextManager[Any] | None = None,
 ) -> torch.Tensor:
     """One batch's training loss: 1-vs-all ``loss_fn`` over all entities, plus ``config.n3`` times the
-    factors' N3 norm (per query) and ``config.relation_prediction`` times ``loss_fn`` over all relations.
+    factors' N3 norm (per query), ``config.reader_n3`` times the reader term's (per query) and
+    ``config.relation_prediction`` times ``loss_fn`` over all relations.
 
     Inputs: ``batch`` is ``(B, 3)`` (entity, relation, answer) with inverse relations already added;
     ``autocast`` wraps the scoring only (the terms are summed in fp32).
     """
     with autocast or nullcontext():
-        scores = model.training_scores(batch[:, :2], batch[:, 2])
+        scores, residual = model.training_terms(batch[:, :2], batch[:, 2])
     loss = loss_fn(scores.float(), batch[:, 2])
+    if config.reader_n3:
+        loss = loss + config.reader_n3 * residual.sum() / len(batch)
     if config.n3:
         norm = sum((f.float() ** 3).sum() for f in model.factors(batch[:, :2], batch[:, 2]))
         loss = loss + config.n3 * norm / len(batch)
@@ -157,10 +164,13 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         model.set_kge_only(True)
     if config.freeze_kge_on_join and not config.kge_warmup:
         raise ValueError("freeze_kge_on_join needs kge_warmup > 0: without a KGE-only stage nothing joins")
-    if config.n3 < 0 or config.relation_prediction < 0:
+    if min(config.n3, config.reader_n3, config.relation_prediction) < 0:
         raise ValueError(
-            f"n3 and relation_prediction must be >= 0, got {config.n3}, {config.relation_prediction}"
+            "n3, reader_n3 and relation_prediction must be >= 0, got "
+            f"{config.n3}, {config.reader_n3}, {config.relation_prediction}"
         )
+    if config.reader_n3 and config.model != "reader":
+        raise ValueError(f"reader_n3 penalises the reader's term; model {config.model!r} has none")
     first = torch.as_tensor(data.train[:1], device=device)  # fail now, not after the reader's retrieval
     if config.n3:
         model.factors(first[:, :2], first[:, 2])

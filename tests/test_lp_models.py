@@ -134,17 +134,17 @@ def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
     lines: list[str] = []
     seen: list[tuple[bool, float]] = []
     reader_cls = MODELS["reader"]
-    original = reader_cls.training_scores
+    original = reader_cls.training_terms
 
     def spy(self, queries, answers):  # type: ignore[no-untyped-def]
         seen.append((self.kge_only, self.query.layers[0].linear1.weight.abs().sum().item()))
         return original(self, queries, answers)
 
-    reader_cls.training_scores = spy  # type: ignore[method-assign]
+    reader_cls.training_terms = spy  # type: ignore[method-assign]
     try:
         result = train(data, config, log=lines.append)
     finally:
-        reader_cls.training_scores = original  # type: ignore[method-assign]
+        reader_cls.training_terms = original  # type: ignore[method-assign]
     steps_per_epoch = -(-2 * len(data.train) // 16)
     switch = next(i for i, (kge_only, _) in enumerate(seen) if not kge_only)
     assert switch == 4 * steps_per_epoch  # half of 8 epochs as KGE alone
@@ -163,18 +163,18 @@ def test_freeze_kge_on_join_fixes_the_tables_and_trains_the_layers(tiny: Path) -
                          freeze_kge_on_join=True, eval_limit=10)  # fmt: skip
     seen: list[tuple[bool, float, float, float]] = []
     reader_cls = MODELS["reader"]
-    original = reader_cls.training_scores
+    original = reader_cls.training_terms
 
     def spy(self, queries, answers):  # type: ignore[no-untyped-def]
         seen.append((self.kge_only, self.entity.weight.sum().item(), self.diag.weight.sum().item(),
                      self.query.layers[0].linear1.weight.sum().item()))  # fmt: skip
         return original(self, queries, answers)
 
-    reader_cls.training_scores = spy  # type: ignore[method-assign]
+    reader_cls.training_terms = spy  # type: ignore[method-assign]
     try:
         result = train(data, config, log=lambda _: None)
     finally:
-        reader_cls.training_scores = original  # type: ignore[method-assign]
+        reader_cls.training_terms = original  # type: ignore[method-assign]
     switch = next(i for i, row in enumerate(seen) if not row[0])
     assert seen[0][1:3] != seen[switch][1:3]  # the tables trained in the KGE-only stage
     assert all(row[1:3] == seen[switch][1:3] for row in seen[switch:])  # and not after the join
@@ -184,6 +184,55 @@ def test_freeze_kge_on_join_fixes_the_tables_and_trains_the_layers(tiny: Path) -
         train(data, TrainConfig(model="reader", freeze_kge_on_join=True), log=lambda _: None)
     with pytest.raises(ValueError, match="no KGE shortcut"):
         MODELS["complex"].build(data, dim=8).kge_parameters()
+
+
+def test_reader_dropout_skips_the_reader_for_some_training_queries_only(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    torch.manual_seed(0)
+    reader = MODELS["reader"].build(data, dim=16, heads=2, ffn=32, shortcut="complex", reader_dropout=0.5)
+    queries = torch.as_tensor(data.train[:40, :2])
+    answers = torch.as_tensor(data.train[:40, 2])
+    read_sizes: list[int] = []
+    original = reader._read
+
+    def counting(queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
+        read_sizes.append(len(queries))
+        return original(queries, exclude)
+
+    reader._read = counting  # type: ignore[method-assign]
+    kge_only = reader._scores(reader._shortcut(queries))  # shortcut dropout is 0: deterministic
+    scores, cubes = reader.train().training_terms(queries, answers)
+    kept = ~torch.isclose(scores, kge_only, atol=1e-6).all(dim=1)  # rows that got a reader term
+    assert 0 < read_sizes[-1] == int(kept.sum()) < 40  # about half of the rows, the others KGE alone
+    assert cubes.shape == (read_sizes[-1], 8)  # one cube per complex dimension of each term read
+    reader.eval().score(queries)
+    assert read_sizes[-1] == 40  # scoring outside training reads every query
+    with pytest.raises(ValueError, match="reader_dropout must be in"):
+        GraphReader(5, 2, dim=8, shortcut="complex", reader_dropout=1.0)
+    with pytest.raises(ValueError, match="reader_dropout needs a shortcut"):
+        GraphReader(5, 2, dim=8, reader_dropout=0.5)
+
+
+def test_reader_n3_shrinks_the_reader_term_and_starts_finite(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    queries, answers = torch.as_tensor(data.train[:, :2]), torch.as_tensor(data.train[:, 2])
+    hparams = {"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex", "dropout": 0.0}
+
+    def reader_term_norm(weight: float) -> float:
+        config = TrainConfig(model="reader", hparams=hparams, epochs=30, lr=1e-2, batch_size=32,
+                             eval_limit=10, reader_n3=weight)  # fmt: skip
+        model = train(data, config, log=lambda _: None).model
+        with torch.no_grad():
+            return float(model.training_terms(queries, answers)[1].sum())
+
+    assert reader_term_norm(1.0) < 0.5 * reader_term_norm(0.0)
+    reader = MODELS["reader"].build(data, **hparams)
+    reader.set_kge_only(True)
+    reader.set_kge_only(False)  # the reader term is exactly 0 here, where a modulus has no gradient
+    reader.training_terms(queries[:8], answers[:8])[1].sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in reader.out.parameters())
+    with pytest.raises(ValueError, match="reader_n3 penalises the reader"):
+        train(data, TrainConfig(model="complex", reader_n3=0.1), log=lambda _: None)
 
 
 def test_n3_factors_are_complex_moduli(tiny: Path) -> None:
@@ -204,7 +253,7 @@ def test_n3_factors_are_complex_moduli(tiny: Path) -> None:
     for name, hparams in (("rotate", {"dim": 8}), ("reader", {"dim": 16, "heads": 2, "ffn": 32})):
         with pytest.raises(ValueError, match="N3"):
             train(data, TrainConfig(model=name, hparams=hparams, n3=0.1), log=lambda _: None)
-    with pytest.raises(ValueError, match="n3 and relation_prediction must be"):
+    with pytest.raises(ValueError, match="relation_prediction must be >= 0"):
         train(data, TrainConfig(model="complex", n3=-1.0), log=lambda _: None)
 
 
