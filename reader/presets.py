@@ -13,7 +13,9 @@ run; ``-n3rp-wn``: their WN18RR weights; 6 minutes on an H100: ``complex-n3rp-wn
 run. ``reader-late-n3rp`` (the reader joins at 70 %): 0.345 after 60 minutes, where ``complex-n3rp`` reached
 0.349 in the same run. The shipped FB15k-237 checkpoint is ``reader-gpu-staged-n3rp`` with
 ``bench/configs/rank512-late.json`` (6 minutes on an H100: 0.356, against ``complex-n3rp`` at the same rank
-0.377 in the same run).
+0.377 in the same run). The best CPU reader is ``reader-late-n3rp`` with batch 1024 and ``reader_n3`` 0.5
+(``bench/configs/late-rn3.json``): 0.3529 after 60 minutes of one core, ``complex-n3rp`` 0.3525 in the same
+run; without ``reader_n3`` the reader's valid MRR dips when it joins.
 
 ``shortcut_init`` is a trade-off, measured (bench/RESULTS.md): the benchmark presets start the shortcut's
 relations at random, because with the identity every WN18RR query's own entity was its top answer after half
