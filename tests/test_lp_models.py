@@ -219,7 +219,7 @@ def test_reader_n3_shrinks_the_reader_term_and_starts_finite(tiny: Path) -> None
     hparams = {"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex", "dropout": 0.0}
 
     def reader_term_norm(weight: float) -> float:
-        config = TrainConfig(model="reader", hparams=hparams, epochs=30, lr=1e-2, batch_size=32,
+        config = TrainConfig(model="reader", hparams=hparams, epochs=8, lr=1e-2, batch_size=32,
                              eval_limit=10, reader_n3=weight)  # fmt: skip
         model = train(data, config, log=lambda _: None).model
         with torch.no_grad():
