@@ -7,7 +7,7 @@ the graph: entity↔entity, edge↔edge, and each edge ↔ its two endpoint enti
 then passes through decoder layers that self-attend and cross-attend to the encoded context. The score of
 every entity is ``Linear([CLS ; encoded query entity]) · E`` with ``E`` the (tied) entity embedding table.
 
-The training target's own edge is removed from its context (see :meth:`training_scores`).
+The training target's own edge is removed from its context (see :meth:`training_terms`).
 
 ``shortcut`` adds a KGE term to the output vector, so the tied entity table gets a direct training signal
 from the first step and the reader only has to learn what the context adds: ``"distmult"`` adds ``e ⊙ r``,
@@ -232,9 +232,6 @@ class GraphReader(LinkPredictor):
             raise ValueError("this reader has no KGE shortcut ('distmult' or 'complex')")
         return [self.entity.weight, self.diag.weight]
 
-    def _encode(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
-        return self._terms(queries, exclude)[0]
-
     def _terms(self, queries: torch.Tensor, exclude: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The output vector ``(B, dim)`` and the reader's term in it ``(k, dim)``, for the ``k`` queries
         whose reader ran (all of them, except under ``reader_dropout`` in training or in the KGE stage)."""
@@ -329,7 +326,7 @@ class GraphReader(LinkPredictor):
             return vec.float() @ self.entity.weight.float().T + self.bias.float()
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
-        return self._scores(self._encode(queries, None))
+        return self._scores(self._terms(queries, None)[0])
 
     def training_terms(
         self, queries: torch.Tensor, answers: torch.Tensor
