@@ -51,20 +51,31 @@ def train_cmd(
     ] = None,
     dataset_dir: DatasetDir = None,
     from_store: FromStore = False,
-    model: Annotated[str, typer.Option(help="reader | complex | rotate")] = "reader",
+    model: Annotated[
+        str | None, typer.Option(help="reader | complex | rotate (default: reader, or the --init one)")
+    ] = None,
     budget_minutes: Annotated[float | None, typer.Option(help="wall-clock training budget")] = None,
     epochs: Annotated[int | None, typer.Option(help="upper bound on epochs")] = None,
     config: Annotated[Path | None, typer.Option(help="JSON/TOML training config (may name a preset)")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
     seed: Annotated[int | None, typer.Option(help="training seed")] = None,
     split_seed: SplitSeed = 0,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="warm start: a checkpoint of this dataset to train further, with its settings"),
+    ] = None,
 ) -> None:
-    """Train a link predictor and save it (weights, config, vocabulary, metrics.json)."""
+    """Train a link predictor and save it (weights, config, vocabulary, metrics.json).
+
+    With --init CKPT training starts from CKPT's weights and its own settings (its run's config, less the
+    device and the KGE-only stage); --config and the options here change them, and a new schedule
+    (warm-up, then decay to zero) runs over this run's budget.
+    """
     from app import lp  # torch loads here, not on every factloom command
 
     data = _dataset(dataset_dir, from_store, split_seed)
     overrides = {"budget_minutes": budget_minutes, "epochs": epochs, "device": device, "seed": seed}
-    cfg = lp.build_config(model, config_file=config, overrides=overrides)
+    cfg = lp.build_config(model, config_file=config, overrides=overrides, init=init)
     target = out or (_default_store_checkpoint() if from_store else None)
     if target is None:
         raise ConfigError("--out is required with --dataset-dir")

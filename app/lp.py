@@ -20,22 +20,33 @@ from retrieve.data import TripleDataset
 
 
 def build_config(
-    model: str,
+    model: str | None,
     *,
     preset: str | None = None,
     config_file: Path | None = None,
     overrides: dict[str, Any] | None = None,
+    init: Path | None = None,
 ) -> TrainConfig:
     """``preset`` (default: the one named ``model``) < ``config_file`` (JSON or TOML; may name another
-    ``"preset"``) < ``overrides``; see :func:`reader.presets.build_config`."""
+    ``"preset"``) < ``overrides``; see :func:`reader.presets.build_config`. With ``init`` (a checkpoint
+    folder) the checkpoint's own training settings take the preset's place (:func:`reader.presets.continued`)
+    and ``model`` may be ``None`` (the checkpoint's); without, ``None`` means ``reader``.
+
+    Raises:
+        ConfigError: an unreadable or invalid config, or ``model`` is not the checkpoint's.
+        CheckpointError: ``init`` is not a checkpoint folder.
+    """
     try:
         settings = presets.load_settings(config_file) if config_file is not None else {}
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    base = presets.continued(checkpoint.read_config(init), str(init)) if init is not None else None
+    model = model or (base["model"] if base else "reader")
     try:
-        return presets.build_config(model, preset=preset, settings=settings, overrides=overrides)
+        return presets.build_config(model, preset=preset, settings=settings, overrides=overrides, base=base)
     except ValueError as exc:
-        raise ConfigError(f"{config_file or 'training config'}: {exc}") from exc
+        source = config_file or (f"--init {init}" if init else "training config")
+        raise ConfigError(f"{source}: {exc}") from exc
 
 
 def train_to(

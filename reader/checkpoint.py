@@ -1,7 +1,8 @@
 """Link-predictor checkpoints: a folder with ``model.safetensors``, ``config.json`` and ``vocab.json``.
 
 ``vocab.json`` keeps the entity and relation ids and the dataset fingerprint, so a checkpoint is only ever
-scored on the dataset it was trained on (a mismatch is a clear error, not silent nonsense).
+scored on the dataset it was trained on (a mismatch is a clear error, not silent nonsense). :func:`load` gives
+a model to score with; :func:`load_for_training` one to train further (a warm start).
 """
 
 from __future__ import annotations
@@ -50,13 +51,8 @@ def read_config(directory: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def load(directory: Path, data: TripleDataset, *, device: str | torch.device = "cpu") -> LinkPredictor:
-    """Load a checkpoint for scoring ``data``.
-
-    Raises:
-        CheckpointError: missing files, unknown model, or ``data`` is not the dataset it was trained on.
-    """
-    directory = Path(directory)
+def _checked(directory: Path, data: TripleDataset) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """A checkpoint's config and weights, after checking it is complete and was trained on ``data``."""
     config = read_config(directory)
     vocab_path, weights = directory / "vocab.json", directory / "model.safetensors"
     for path in (vocab_path, weights):
@@ -70,9 +66,51 @@ def load(directory: Path, data: TripleDataset, *, device: str | torch.device = "
         )
     if config["model"] not in MODELS:
         raise CheckpointError(f"{directory}: unknown model {config['model']!r}")
-    model = MODELS[config["model"]](**config["hparams"])
-    state = load_file(str(weights))
+    return config, load_file(str(weights))
+
+
+def _load_weights(model: LinkPredictor, state: dict[str, torch.Tensor], where: str) -> None:
+    """Copy ``state`` into ``model`` (fp16 files widen to its dtype); every name and shape must fit."""
     reference = model.state_dict()
+    wrong = sorted(set(reference) ^ set(state))
+    wrong += sorted(k for k in set(reference) & set(state) if reference[k].shape != state[k].shape)
+    if wrong:
+        more = f" and {len(wrong) - 5} more" if len(wrong) > 5 else ""
+        raise CheckpointError(f"{where}: the weights do not fit the model ({', '.join(wrong[:5])}{more})")
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in state.items()})
+
+
+def load(directory: Path, data: TripleDataset, *, device: str | torch.device = "cpu") -> LinkPredictor:
+    """Load a checkpoint for scoring ``data``.
+
+    Raises:
+        CheckpointError: missing files, unknown model, or ``data`` is not the dataset it was trained on.
+    """
+    directory = Path(directory)
+    config, state = _checked(directory, data)
+    model = MODELS[config["model"]](**config["hparams"])
+    _load_weights(model, state, str(directory))
     model.attach(data)
     return model.to(device).eval()
+
+
+def load_for_training(
+    directory: Path, data: TripleDataset, model_name: str, hparams: dict[str, Any]
+) -> LinkPredictor:
+    """A checkpoint's model to train further (training's ``init_checkpoint``): its weights in a model built
+    with the checkpoint's hyperparameters updated by ``hparams``. Those that shape no weight (dropout, the
+    retriever and its limits) may change; the rest must be the checkpoint's.
+
+    Raises:
+        CheckpointError: as :func:`load`; the checkpoint holds another model; or ``hparams`` change the
+            shape of its weights (the changed ones are named).
+    """
+    directory = Path(directory)
+    config, state = _checked(directory, data)
+    if config["model"] != model_name:
+        raise CheckpointError(f"{directory} holds a {config['model']!r} model, not {model_name!r}")
+    saved = {k: v for k, v in config["hparams"].items() if k not in ("num_entities", "num_relations")}
+    model = MODELS[model_name].build(data, **{**saved, **hparams})
+    changed = ", ".join(f"{k} {saved.get(k)!r} -> {v!r}" for k, v in hparams.items() if saved.get(k) != v)
+    _load_weights(model, state, f"{directory} (hparams changed from the checkpoint's: {changed or 'none'})")
+    return model

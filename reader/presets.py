@@ -122,24 +122,52 @@ def merge_settings(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return {**base, **top, "hparams": {**base.get("hparams", {}), **top.get("hparams", {})}}
 
 
+def continued(saved: dict[str, Any], path: str) -> dict[str, Any]:
+    """The settings that go on training a checkpoint (``factloom lp train --init``): its run's own
+    (``config.json``'s ``"train"``; only its model and hyperparameters where a checkpoint has none), less
+    the machine they ran on (``device``, ``threads``) and any setting this version no longer has, with no
+    KGE-only stage (the shortcut has trained) and ``init_checkpoint`` = ``path``.
+
+    Example:
+        >>> continued({"model": "complex", "hparams": {"num_entities": 9, "num_relations": 2, "dim": 8},
+        ...            "train": {"model": "complex", "lr": 0.01, "device": "cuda"}}, "ckpt")["lr"]
+        0.01
+    """
+    run = dict(saved.get("train") or {"model": saved["model"]})
+    run["hparams"] = {k: v for k, v in saved["hparams"].items() if k not in ("num_entities", "num_relations")}
+    known = {f.name for f in fields(TrainConfig)} - {"device", "threads"}
+    run = {k: v for k, v in run.items() if k in known}
+    return {**run, "kge_warmup": 0.0, "freeze_kge_on_join": False, "init_checkpoint": path}
+
+
 def build_config(
     model: str,
     *,
     preset: str | None = None,
     settings: dict[str, Any] | None = None,
     overrides: dict[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> TrainConfig:
     """The preset (default: the one named ``model``) < ``settings`` (a config file's values; may name another
     ``"preset"``; its ``hparams`` merge into the preset's) < ``overrides`` (``None`` values are skipped).
+    ``base`` (e.g. :func:`continued`) takes the preset's place; ``settings`` then cannot name a preset.
 
     Raises:
-        ValueError: an unknown preset or setting, named in the message.
+        ValueError: an unknown preset or setting, or a ``base`` for another model, named in the message.
     """
     settings = dict(settings or {})
-    preset = settings.pop("preset", preset or model)
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    values = merge_settings({"model": model, **PRESETS[preset]}, settings)
+    if base is None:
+        preset = settings.pop("preset", preset or model)
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        base = {"model": model, **PRESETS[preset]}
+    elif "preset" in settings:
+        raise ValueError(
+            f"names preset {settings['preset']!r}, but a warm start's settings are its checkpoint's"
+        )
+    elif base["model"] != model:
+        raise ValueError(f"the checkpoint holds a {base['model']!r} model, not {model!r}")
+    values = merge_settings(base, settings)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
     if unknown:

@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from reader import checkpoint
 from reader.base import LinkPredictor
 from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.registry import MODELS
@@ -54,6 +56,12 @@ class TrainConfig:
         relation_prediction: weight of the relation-prediction objective (Chen et al., AKBC 2021): a third
             cross-entropy term that predicts each training triple's relation from its two entities
             (:meth:`~reader.base.LinkPredictor.relation_scores`), with the run's label smoothing; 0 = off.
+        init_checkpoint: a checkpoint folder to start from instead of a fresh model (a warm start): its
+            weights, in a model built with its hyperparameters updated by ``hparams`` (only those that shape
+            no weight may differ; :func:`reader.checkpoint.load_for_training`). The schedule starts anew:
+            warm-up, then decay to zero over this run. The start is scored on valid first and kept if
+            nothing after it scores higher. ``factloom lp train --init`` also takes the
+            checkpoint's own training settings as the defaults (:func:`reader.presets.continued`).
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
@@ -76,6 +84,7 @@ class TrainConfig:
     relation_prediction: float = 0.0
     label_smoothing: float = 0.0
     warmup_steps: int = 0
+    init_checkpoint: str | None = None
     eval_every_minutes: float = 5.0
     eval_limit: int = 1000
     seed: int = 0
@@ -99,6 +108,13 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def initial_model(data: TripleDataset, config: TrainConfig) -> LinkPredictor:
+    """A fresh ``config.model`` for ``data``, or the weights of ``config.init_checkpoint``."""
+    if config.init_checkpoint is None:
+        return MODELS[config.model].build(data, **config.hparams)
+    return checkpoint.load_for_training(Path(config.init_checkpoint), data, config.model, config.hparams)
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -157,7 +173,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
-    model = MODELS[config.model].build(data, **config.hparams).to(device)
+    model = initial_model(data, config).to(device)
     if not 0.0 <= config.kge_warmup < 1.0:
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
@@ -219,6 +235,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         last_eval = trained_s
 
     model.train()
+    if config.init_checkpoint is not None:
+        validate()  # the start is a candidate: a warm start never returns worse than it began on valid
     done = False
     while not done:
         order = rng.permutation(len(queries))

@@ -21,7 +21,7 @@ from reader import checkpoint
 from reader.checkpoint import CheckpointError
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
-from reader.presets import PRESETS
+from reader.presets import PRESETS, continued
 from reader.registry import MODELS
 from reader.train import TrainConfig, make_optimizer, train
 from retrieve.data import load_split_dir
@@ -421,6 +421,59 @@ def test_checkpoint_roundtrip_and_dataset_check(tiny: Path, tmp_path: Path) -> N
         checkpoint.load(tmp_path, data)
 
 
+def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Path) -> None:
+    data = load_split_dir(tiny)
+    first = train(data, build_config("complex", overrides={"epochs": 5}), log=lambda _: None)
+    checkpoint.save(first.model, data, tmp_path / "ckpt")
+    config = build_config(None, init=tmp_path / "ckpt", overrides={"epochs": 1, "lr": 0.0})
+    assert (config.model, config.init_checkpoint, config.hparams["dim"]) == (
+        "complex",
+        str(tmp_path / "ckpt"),
+        128,
+    )
+    again = train(data, config, log=lambda _: None)  # lr 0: Adam leaves the loaded weights as they are
+    assert [h["epoch"] for h in again.history] == [0.0, 1.0]  # the start is scored, then the end
+    assert (
+        again.history[0]["valid_mrr"] == again.history[1]["valid_mrr"] == pytest.approx(first.best_valid.mrr)
+    )
+    q = torch.tensor([[0, 0], [5, 2]])
+    assert torch.equal(again.model.score(q), first.model.score(q))
+    fresh = train(
+        data, TrainConfig(model="complex", hparams={"dim": 128}, epochs=1, lr=0.0), log=lambda _: None
+    )
+    assert not torch.allclose(fresh.model.score(q), first.model.score(q))
+    # a weightless setting may change; a weight's shape, the model, the dataset or a preset may not
+    changed = TrainConfig(
+        model="complex", hparams={"dropout": 0.0}, epochs=1, init_checkpoint=config.init_checkpoint
+    )
+    assert train(data, changed, log=lambda _: None).epochs == 1
+    with pytest.raises(CheckpointError, match="dim 128 -> 64"):
+        train(data, TrainConfig(model="complex", hparams={"dim": 64}, init_checkpoint=config.init_checkpoint))
+    with pytest.raises(CheckpointError, match="holds a 'complex' model, not 'rotate'"):
+        train(data, TrainConfig(model="rotate", init_checkpoint=config.init_checkpoint))
+    with pytest.raises(ConfigError, match="holds a 'complex' model, not 'rotate'"):
+        build_config("rotate", init=tmp_path / "ckpt")
+    other = load_split_dir(REPO / "tests" / "fixtures" / "kg" / "fb15k-237-slice")
+    with pytest.raises(CheckpointError, match="entities or relations differ"):
+        train(other, TrainConfig(model="complex", init_checkpoint=config.init_checkpoint))
+    named = tmp_path / "preset.json"
+    named.write_text('{"preset": "complex-n3rp"}')
+    with pytest.raises(ConfigError, match="warm start"):
+        build_config(None, init=tmp_path / "ckpt", config_file=named)
+
+
+def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
+    shipped = REPO / "models" / "lp" / "fb15k-237-reader"
+    saved = checkpoint.read_config(shipped)
+    settings = continued(saved, str(shipped))
+    assert saved["train"]["device"] == "cuda" and saved["train"]["kge_warmup"] == 0.7
+    assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
+    assert settings["hparams"]["dim"] == 1024 and "num_entities" not in settings["hparams"]
+    config = build_config(None, init=shipped, overrides={"budget_minutes": 5})
+    assert (config.model, config.n3, config.lr, config.device, config.budget_minutes) == (
+        "reader", 0.05, 0.002, "auto", 5)  # fmt: skip
+
+
 def test_config_file_and_unknown_setting(tmp_path: Path) -> None:
     path = tmp_path / "lp.toml"
     path.write_text('preset = "reader-gpu"\nlr = 0.0005\n[hparams]\ndim = 64\n')
@@ -475,6 +528,14 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
               "--relation", "pair")  # fmt: skip
     assert bad.returncode == 2 and "unknown entity" in bad.stderr
+    warm = run("train", "--dataset-dir", str(tiny), "--init", ckpt, "--epochs", "1", "--out", ckpt + "-2")
+    assert warm.returncode == 0, warm.stderr
+    settings = json.loads((tmp_path / "ckpt-2" / "metrics.json").read_text())["config"]
+    assert settings["init_checkpoint"] == ckpt and settings["hparams"]["dim"] == 16  # not the preset's 256
+    wrong = run(
+        "train", "--dataset-dir", str(tiny), "--init", ckpt, "--model", "complex", "--out", ckpt + "-3"
+    )
+    assert wrong.returncode == 2 and "holds a 'reader' model" in wrong.stderr
 
 
 def test_predict_unknown_relation(tiny: Path, tmp_path: Path) -> None:
