@@ -15,7 +15,10 @@ run. ``reader-late-n3rp`` (the reader joins at 70 %): 0.345 after 60 minutes, wh
 ``bench/configs/rank512-late.json`` (6 minutes on an H100: 0.356, against ``complex-n3rp`` at the same rank
 0.377 in the same run). The best CPU reader is ``reader-late-n3rp`` with batch 1024 and ``reader_n3`` 0.5
 (``bench/configs/late-rn3.json``): 0.3529 after 60 minutes of one core, ``complex-n3rp`` 0.3525 in the same
-run; without ``reader_n3`` the reader's valid MRR dips when it joins.
+run; without ``reader_n3`` the reader's valid MRR dips when it joins. On WN18RR the shipped checkpoint is
+``reader-staged-n3rp-wn`` with ``bench/configs/wn-half-rn3x4.json`` (joins at 50 %, batch 1024, ``reader_n3``
+2.0): 0.478 after 60 minutes of one core (seeds 0/1/2: 0.477/0.478/0.476; KG-R3 published 0.472), where
+``complex-n3rp-wn`` reached 0.468 in the seed-0 run.
 
 ``shortcut_init`` is a trade-off, measured (bench/RESULTS.md): the benchmark presets start the shortcut's
 relations at random, because with the identity every WN18RR query's own entity was its top answer after half
