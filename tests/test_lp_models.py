@@ -19,6 +19,7 @@ from app.errors import ConfigError
 from app.lp import build_config, evaluate_checkpoint, predict
 from reader import checkpoint
 from reader.checkpoint import CheckpointError
+from reader.evaluate import evaluate_model
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.presets import PRESETS, continued
@@ -460,6 +461,15 @@ def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Pa
     named.write_text('{"preset": "complex-n3rp"}')
     with pytest.raises(ConfigError, match="warm start"):
         build_config(None, init=tmp_path / "ckpt", config_file=named)
+
+
+def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model="complex", hparams={"dim": 16}, epochs=1, seed=3, eval_limit=4)
+    result = train(data, config, log=lambda _: None)
+    same, other = (evaluate_model(result.model, data, "valid", limit=4, seed=s) for s in (0, 3))
+    assert same.mrr != other.mrr  # the two subsets score differently, so the check below can fail
+    assert result.history[-1]["valid_mrr"] == pytest.approx(same.mrr)
 
 
 def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
