@@ -51,6 +51,11 @@ def read_config(directory: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def trained_hparams(config: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint config's model hyperparameters less the vocabulary sizes, which come from the dataset."""
+    return {k: v for k, v in config["hparams"].items() if k not in ("num_entities", "num_relations")}
+
+
 def _checked(directory: Path, data: TripleDataset) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """A checkpoint's config and weights, after checking it is complete and was trained on ``data``."""
     config = read_config(directory)
@@ -109,7 +114,7 @@ def load_for_training(
     config, state = _checked(directory, data)
     if config["model"] != model_name:
         raise CheckpointError(f"{directory} holds a {config['model']!r} model, not {model_name!r}")
-    saved = {k: v for k, v in config["hparams"].items() if k not in ("num_entities", "num_relations")}
+    saved = trained_hparams(config)
     model = MODELS[model_name].build(data, **{**saved, **hparams})
     changed = ", ".join(f"{k} {saved.get(k)!r} -> {v!r}" for k, v in hparams.items() if saved.get(k) != v)
     _load_weights(model, state, f"{directory} (hparams changed from the checkpoint's: {changed or 'none'})")

@@ -35,6 +35,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from reader import checkpoint
 from reader.train import TrainConfig
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -137,7 +138,7 @@ def continued(saved: dict[str, Any], path: str) -> dict[str, Any]:
         0.01
     """
     run = dict(saved.get("train") or {"model": saved["model"]})
-    run["hparams"] = {k: v for k, v in saved["hparams"].items() if k not in ("num_entities", "num_relations")}
+    run["hparams"] = checkpoint.trained_hparams(saved)
     known = {f.name for f in fields(TrainConfig)} - {"device", "threads"}
     run = {k: v for k, v in run.items() if k in known}
     return {**run, "kge_warmup": 0.0, "freeze_kge_on_join": False, "init_checkpoint": path}

@@ -16,10 +16,8 @@ from kg import FactStore
 from retrieve.store_data import store_dataset
 
 KG_DATA = REPO.parent / "shared" / "data" / "kg"
-SHIPPED = {
-    "fb15k-237": 40_932,
-    "wn18rr": 6_268,
-}  # dataset -> queries of its full test split (both directions)
+# dataset -> queries of its full test split (both directions)
+SHIPPED = {"fb15k-237": 40_932, "wn18rr": 6_268}
 
 
 def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
