@@ -64,6 +64,7 @@ def train_cmd(
         Path | None,
         typer.Option(help="warm start: a checkpoint of this dataset to train further, with its settings"),
     ] = None,
+    half: Annotated[bool, typer.Option("--half", help="save the weights as fp16 (half the file)")] = False,
 ) -> None:
     """Train a link predictor and save it (weights, config, vocabulary, metrics.json).
 
@@ -79,7 +80,7 @@ def train_cmd(
     target = out or (_default_store_checkpoint() if from_store else None)
     if target is None:
         raise ConfigError("--out is required with --dataset-dir")
-    summary = lp.train_to(data, cfg, target, _err)
+    summary = lp.train_to(data, cfg, target, _err, half=half)
     keys = ("valid", "minutes", "epochs")
     typer.echo(json.dumps({"checkpoint": str(target), **{k: summary[k] for k in keys}}))
 

@@ -8,6 +8,8 @@ a model to score with; :func:`load_for_training` one to train further (a warm st
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from ingest.errors import FactloomError
 from reader.base import LinkPredictor
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
+
+WEIGHTS = "model.safetensors"
 
 
 class CheckpointError(FactloomError):
@@ -32,16 +36,33 @@ def save(
     extra: dict[str, Any] | None = None,
     half: bool = False,
 ) -> None:
-    """Write ``model`` to ``directory`` (created). ``half`` stores floating-point weights as fp16."""
+    """Write ``model`` to ``directory`` (created). ``half`` stores floating-point weights as fp16.
+
+    The three files are written under temporary names and renamed into place only when all are written, so
+    a failed save (a full disk, an interrupt) leaves a checkpoint already in ``directory`` whole, and other
+    files there (a model card) are kept.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}  # fmt: skip
-    save_file(state, str(directory / "model.safetensors"))
     config = {"model": model.name, "hparams": model.hparams(), **(extra or {})}
-    (directory / "config.json").write_text(json.dumps(config, indent=2, default=str))
     vocab = {"fingerprint": data.fingerprint(), "dataset": data.name, "entities": data.entities,
              "relations": data.relations}  # fmt: skip
-    (directory / "vocab.json").write_text(json.dumps(vocab))
+    writers: dict[str, Callable[[Path], Any]] = {  # the big file last: the likeliest to fail
+        "config.json": lambda path: path.write_text(json.dumps(config, indent=2, default=str)),
+        "vocab.json": lambda path: path.write_text(json.dumps(vocab)),
+        WEIGHTS: lambda path: save_file(state, str(path)),
+    }
+    staged = {name: directory / f".{name}.partial" for name in writers}
+    try:
+        for name, write in writers.items():
+            write(staged[name])
+    except BaseException:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        raise
+    for name, path in staged.items():
+        os.replace(path, directory / name)
 
 
 def read_config(directory: Path) -> dict[str, Any]:
@@ -59,7 +80,7 @@ def trained_hparams(config: dict[str, Any]) -> dict[str, Any]:
 def _checked(directory: Path, data: TripleDataset) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """A checkpoint's config and weights, after checking it is complete and was trained on ``data``."""
     config = read_config(directory)
-    vocab_path, weights = directory / "vocab.json", directory / "model.safetensors"
+    vocab_path, weights = directory / "vocab.json", directory / WEIGHTS
     for path in (vocab_path, weights):
         if not path.is_file():
             raise CheckpointError(f"{path}: missing")

@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import REPO
 from lp_tiny import write_tiny_kg
+from safetensors.torch import load_file
 from torch_geometric.nn import kge
 
 from app.errors import ConfigError
@@ -422,6 +423,33 @@ def test_checkpoint_roundtrip_and_dataset_check(tiny: Path, tmp_path: Path) -> N
         checkpoint.load(tmp_path, data)
 
 
+def test_failed_save_leaves_the_previous_checkpoint_whole(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = load_split_dir(tiny)
+    first = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
+    target = tmp_path / "ckpt"
+    checkpoint.save(first.model, data, target)
+    (target / "MODEL_CARD.md").write_text("kept")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    second = train(data, build_config("complex", overrides={"epochs": 1, "seed": 1}), log=lambda _: None)
+
+    def disk_full(state: dict, path: str) -> None:  # fault injection: the weights are half written
+        Path(path).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_file", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        checkpoint.save(second.model, data, target)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # no new weights, no temp files
+    q = torch.tensor([[0, 0], [5, 2]])
+    assert torch.allclose(checkpoint.load(target, data).score(q), first.model.score(q))
+    checkpoint.save(second.model, data, target)  # a save that succeeds replaces it and keeps the card
+    assert torch.allclose(checkpoint.load(target, data).score(q), second.model.score(q))
+    assert (target / "MODEL_CARD.md").read_text() == "kept"
+
+
 def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Path) -> None:
     data = load_split_dir(tiny)
     first = train(data, build_config("complex", overrides={"epochs": 5}), log=lambda _: None)
@@ -538,10 +566,17 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
               "--relation", "pair")  # fmt: skip
     assert bad.returncode == 2 and "unknown entity" in bad.stderr
-    warm = run("train", "--dataset-dir", str(tiny), "--init", ckpt, "--epochs", "1", "--out", ckpt + "-2")
+    warm = run("train", "--dataset-dir", str(tiny), "--init", ckpt, "--epochs", "1", "--half",
+               "--out", ckpt + "-2")  # fmt: skip
     assert warm.returncode == 0, warm.stderr
-    settings = json.loads((tmp_path / "ckpt-2" / "metrics.json").read_text())["config"]
+    summary = json.loads((tmp_path / "ckpt-2" / "metrics.json").read_text())
+    settings = summary["config"]
     assert settings["init_checkpoint"] == ckpt and settings["hparams"]["dim"] == 16  # not the preset's 256
+    weights = load_file(str(tmp_path / "ckpt-2" / "model.safetensors"))
+    floats = [w.dtype for w in weights.values() if w.is_floating_point()]
+    assert summary["weights"] == "fp16" and floats and set(floats) == {torch.float16}
+    halved = run("eval", "--dataset-dir", str(tiny), "--checkpoint", ckpt + "-2", "--limit", "5", "--json")
+    assert halved.returncode == 0 and json.loads(halved.stdout)["queries"] == 10, halved.stderr
     wrong = run(
         "train", "--dataset-dir", str(tiny), "--init", ckpt, "--model", "complex", "--out", ckpt + "-3"
     )

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Plumbing for a link-prediction run on a lent GPU machine (the `device` tool), whose limits are: a working
+# tree of at most 64 MiB goes there; at most 8 files of at most 16 MiB each come back from $OUT.
+#
+#   bench/device.sh stash [KEEP_DIR...]  here, before the call: move every tracked models/**/model.safetensors
+#                                        not under a KEEP_DIR to $STASH (default /tmp/factloom-stash), and
+#                                        pack ../shared/data/kg's fb15k-237 and wn18rr as .lpdata/kg.tar.xz
+#                                        (git-ignored locally; name .lpdata in the call's carry)
+#   bench/device.sh restore              here, after the call: move the stashed weights back
+#   bench/device.sh data DEST            there: unpack .lpdata/kg.tar.xz into DEST (DEST/fb15k-237, ...)
+#   bench/device.sh pack DIR             there, last: DIR's whole content as one tar cut into 15 MiB parts
+#                                        (DIR/results.tar.part-aa, -ab, ...), everything else removed
+#   bench/device.sh unpack FILES_AT DEST here: join the parts and untar into DEST
+#
+# A call, for example (FB15k-237 reader alone on the GPU for 8 minutes; see bench/RESULTS.md):
+#   bench/device.sh stash          # then run with carry [".lpdata"] and the command
+#   bench/device.sh data /tmp/kg && FB_MODELS=reader:bench/configs/rank512-late-rn3.json WN_MODELS= \
+#     bench/lp_gpu.sh /tmp/kg $OUT/r 8; bench/device.sh pack $OUT
+set -euo pipefail
+stash=${STASH:-/tmp/factloom-stash}
+cmd=${1:?usage: bench/device.sh stash|restore|data|pack|unpack ...}
+shift
+case $cmd in
+stash)
+    mkdir -p "$stash"
+    git ls-files 'models/*model.safetensors' | while read -r file; do
+        for keep in "$@"; do [[ $file == "${keep%/}"/* ]] && continue 2; done
+        mkdir -p "$stash/$(dirname "$file")" && mv "$file" "$stash/$file" && echo "stashed $file"
+    done
+    grep -qx '/.lpdata/' .git/info/exclude 2>/dev/null || echo '/.lpdata/' >>.git/info/exclude
+    mkdir -p .lpdata
+    tar -C ../shared/data/kg -cJf .lpdata/kg.tar.xz fb15k-237 wn18rr
+    du -sh .lpdata
+    ;;
+restore)
+    [ -d "$stash/models" ] || { echo "nothing stashed in $stash" >&2; exit 1; }
+    (cd "$stash" && find models -name model.safetensors) | while read -r file; do
+        mv "$stash/$file" "$file" && echo "restored $file"
+    done
+    git status --short models
+    ;;
+data)
+    mkdir -p "$1" && tar -C "$1" -xJf .lpdata/kg.tar.xz
+    ;;
+pack)
+    dir=${1:?pack DIR}
+    tar -C "$dir" -cf /tmp/results.tar .
+    find "$dir" -mindepth 1 -delete
+    split -b 15m /tmp/results.tar "$dir/results.tar.part-"
+    rm /tmp/results.tar
+    ls -l "$dir"
+    ;;
+unpack)
+    mkdir -p "$2" && cat "$1"/results.tar.part-* | tar -C "$2" -xf -
+    ;;
+*)
+    echo "unknown command $cmd" >&2
+    exit 2
+    ;;
+esac
