@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from extract.base import ExtractorConfig, FactExtractor
 from extract.errors import ModelLoadError
+from ingest.files import write_together
 
 CONFIG_FILE = "extractor.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -29,21 +30,29 @@ BACKBONE_DIR = "backbone"
 def save_model(
     model: FactExtractor, directory: Path, *, half: bool = True, metadata: dict[str, Any] | None = None
 ) -> None:
-    """Write ``model`` to ``directory`` (created; files replaced)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``model`` to ``directory`` (created). Its files are replaced all or none (a failed save leaves
+    a model already there whole); other files there, such as a model card, are kept."""
     encoder = next(m for m in model.modules() if hasattr(m, "config") and hasattr(m.config, "hidden_size"))
-    encoder.config.save_pretrained(directory / BACKBONE_DIR)
-    model.tokenizer.save_pretrained(directory / BACKBONE_DIR)
     state = {
         k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu()
         for k, v in model.state_dict().items()
     }
-    save_file(state, str(directory / WEIGHTS_FILE), metadata={"design": model.design})
-    # The version stored with every fact is the weights' content hash: retraining gives a new version, so
-    # ``factloom extract`` reads the store again; loading the same folder twice gives the same one.
-    model.config.version = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()[:12]
-    info = {"config": model.config.to_json(), "metadata": metadata or {}}
-    (directory / CONFIG_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+    def backbone(path: Path) -> None:
+        encoder.config.save_pretrained(path)
+        model.tokenizer.save_pretrained(path)
+
+    def weights(path: Path) -> None:
+        save_file(state, str(path), metadata={"design": model.design})
+        # The version stored with every fact is the weights' content hash: retraining gives a new version,
+        # so ``factloom extract`` reads the store again; loading the same folder twice gives the same one.
+        model.config.version = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+    def info(path: Path) -> None:
+        body = {"config": model.config.to_json(), "metadata": metadata or {}}
+        path.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+
+    write_together(directory, {BACKBONE_DIR: backbone, WEIGHTS_FILE: weights, CONFIG_FILE: info})
 
 
 def read_info(directory: Path) -> dict[str, Any]:

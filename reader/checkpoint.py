@@ -8,8 +8,6 @@ a model to score with; :func:`load_for_training` one to train further (a warm st
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ingest.errors import FactloomError
+from ingest.files import write_together
 from reader.base import LinkPredictor
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
@@ -42,27 +41,16 @@ def save(
     a failed save (a full disk, an interrupt) leaves a checkpoint already in ``directory`` whole, and other
     files there (a model card) are kept.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}  # fmt: skip
     config = {"model": model.name, "hparams": model.hparams(), **(extra or {})}
     vocab = {"fingerprint": data.fingerprint(), "dataset": data.name, "entities": data.entities,
              "relations": data.relations}  # fmt: skip
-    writers: dict[str, Callable[[Path], Any]] = {  # the big file last: the likeliest to fail
+    write_together(directory, {  # the big file last: the likeliest to fail
         "config.json": lambda path: path.write_text(json.dumps(config, indent=2, default=str)),
         "vocab.json": lambda path: path.write_text(json.dumps(vocab)),
         WEIGHTS: lambda path: save_file(state, str(path)),
-    }
-    staged = {name: directory / f".{name}.partial" for name in writers}
-    try:
-        for name, write in writers.items():
-            write(staged[name])
-    except BaseException:
-        for path in staged.values():
-            path.unlink(missing_ok=True)
-        raise
-    for name, path in staged.items():
-        os.replace(path, directory / name)
+    })  # fmt: skip
 
 
 def read_config(directory: Path) -> dict[str, Any]:

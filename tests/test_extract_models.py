@@ -117,7 +117,7 @@ def test_joint_memorises_facts_with_spans(trained_joint: JointExtractor) -> None
 
 
 def test_joint_save_load_round_trip_gives_the_same_facts(
-    trained_joint: JointExtractor, tmp_path: Path
+    trained_joint: JointExtractor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save_model(trained_joint, tmp_path / "m", metadata={"note": "test"})
     loaded = load_model(tmp_path / "m")
@@ -125,6 +125,16 @@ def test_joint_save_load_round_trip_gives_the_same_facts(
     after = [(f.head, f.relation, f.tail) for f in loaded.extract([SENTENCE])[0]]
     assert before == after
     assert (tmp_path / "m/model.safetensors").stat().st_size < 30_000_000  # fp16, one layer
+    files = {p: p.read_bytes() for p in (tmp_path / "m").rglob("*") if p.is_file()}
+
+    def disk_full(state: object, path: str, **kwargs: object) -> None:  # fault injection: half written
+        Path(path).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("extract.checkpoint.save_file", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        save_model(trained_joint, tmp_path / "m", metadata={"note": "second"})
+    assert {p: p.read_bytes() for p in (tmp_path / "m").rglob("*") if p.is_file()} == files
 
 
 @pytest.mark.parametrize(
