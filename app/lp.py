@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,8 +72,7 @@ def train_to(
                "history": result.history, "config": config.as_json(),
                "weights": "fp16" if half else "fp32",
                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
-    checkpoint.save(result.model, data, out, extra={"train": config.as_json()}, half=half)
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    checkpoint.save(result.model, data, out, extra={"train": config.as_json()}, half=half, metrics=summary)
     return summary
 
 

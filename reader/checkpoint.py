@@ -8,6 +8,7 @@ a model to score with; :func:`load_for_training` one to train further (a warm st
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ def save(
     *,
     extra: dict[str, Any] | None = None,
     half: bool = False,
+    metrics: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``model`` to ``directory`` (created). ``half`` stores floating-point weights as fp16.
+    """Write ``model`` to ``directory`` (created). ``half`` stores floating-point weights as fp16;
+    ``metrics``, the run's summary, goes to ``metrics.json``.
 
-    The three files are written under temporary names and renamed into place only when all are written, so
-    a failed save (a full disk, an interrupt) leaves a checkpoint already in ``directory`` whole, and other
+    The files are written under temporary names and renamed into place only when all are written, so a
+    failed save (a full disk, an interrupt) leaves a checkpoint already in ``directory`` whole, and other
     files there (a model card) are kept.
     """
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
@@ -46,11 +49,14 @@ def save(
     config = {"model": model.name, "hparams": model.hparams(), **(extra or {})}
     vocab = {"fingerprint": data.fingerprint(), "dataset": data.name, "entities": data.entities,
              "relations": data.relations}  # fmt: skip
-    write_together(directory, {  # the big file last: the likeliest to fail
+    writers: dict[str, Callable[[Path], Any]] = {
         "config.json": lambda path: path.write_text(json.dumps(config, indent=2, default=str)),
         "vocab.json": lambda path: path.write_text(json.dumps(vocab)),
-        WEIGHTS: lambda path: save_file(state, str(path)),
-    })  # fmt: skip
+    }
+    if metrics is not None:
+        writers["metrics.json"] = lambda path: path.write_text(json.dumps(metrics, indent=2))
+    writers[WEIGHTS] = lambda path: save_file(state, str(path))  # the big file last: the likeliest to fail
+    write_together(directory, writers)
 
 
 def read_config(directory: Path) -> dict[str, Any]:

@@ -429,7 +429,7 @@ def test_failed_save_leaves_the_previous_checkpoint_whole(
     data = load_split_dir(tiny)
     first = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
     target = tmp_path / "ckpt"
-    checkpoint.save(first.model, data, target)
+    checkpoint.save(first.model, data, target, metrics={"run": 1})
     (target / "MODEL_CARD.md").write_text("kept")
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     second = train(data, build_config("complex", overrides={"epochs": 1, "seed": 1}), log=lambda _: None)
@@ -440,13 +440,14 @@ def test_failed_save_leaves_the_previous_checkpoint_whole(
 
     monkeypatch.setattr(checkpoint, "save_file", disk_full)
     with pytest.raises(OSError, match="No space"):
-        checkpoint.save(second.model, data, target)
+        checkpoint.save(second.model, data, target, metrics={"run": 2})
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # no new weights, no temp files
     q = torch.tensor([[0, 0], [5, 2]])
     assert torch.allclose(checkpoint.load(target, data).score(q), first.model.score(q))
-    checkpoint.save(second.model, data, target)  # a save that succeeds replaces it and keeps the card
+    checkpoint.save(second.model, data, target, metrics={"run": 2})  # succeeds: replaced, card kept
     assert torch.allclose(checkpoint.load(target, data).score(q), second.model.score(q))
+    assert json.loads((target / "metrics.json").read_text()) == {"run": 2}
     assert (target / "MODEL_CARD.md").read_text() == "kept"
 
 
