@@ -12,10 +12,10 @@
 #                                        (DIR/results.tar.part-aa, -ab, ...), everything else removed
 #   bench/device.sh unpack FILES_AT DEST here: join the parts and untar into DEST
 #
-# A call, for example (FB15k-237 reader alone on the GPU for 8 minutes; see bench/RESULTS.md):
+# A call, for example (FB15k-237 reader alone on the GPU for 6 minutes; see bench/RESULTS.md):
 #   bench/device.sh stash          # then run with carry [".lpdata"] and the command
 #   bench/device.sh data /tmp/kg && FB_MODELS=reader:bench/configs/rank512-late-rn3.json WN_MODELS= \
-#     bench/lp_gpu.sh /tmp/kg $OUT/r 8; bench/device.sh pack $OUT
+#     CHILD_THREADS=12 bench/lp_gpu.sh /tmp/kg $OUT/r 6; bench/device.sh pack $OUT
 set -euo pipefail
 stash=${STASH:-/tmp/factloom-stash}
 cmd=${1:?usage: bench/device.sh stash|restore|data|pack|unpack ...}

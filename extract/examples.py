@@ -25,6 +25,7 @@ from pathlib import Path
 from extract.errors import ExtractDataError
 from extract.jsonl import iter_jsonl
 from extract.types import Span
+from ingest.files import write_together
 
 
 @dataclass(frozen=True)
@@ -123,15 +124,18 @@ def read_examples(path: Path) -> Iterator[SentenceExample]:
 
 
 def write_examples(path: Path, examples: Iterable[SentenceExample]) -> int:
-    """Write examples as JSON Lines (atomically: a temp file renamed into place). Returns the count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write examples as JSON Lines (all or nothing: :func:`ingest.files.write_together`). Returns the
+    count."""
     count = 0
-    with tmp.open("w", encoding="utf-8") as out:
-        for example in examples:
-            out.write(json.dumps(example.to_json(), ensure_ascii=False) + "\n")
-            count += 1
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        nonlocal count
+        with tmp.open("w", encoding="utf-8") as out:
+            for example in examples:
+                out.write(json.dumps(example.to_json(), ensure_ascii=False) + "\n")
+                count += 1
+
+    write_together(path.parent, {path.name: write})
     return count
 
 
