@@ -12,6 +12,7 @@ from typing import Any
 from extract.base import FactExtractor
 from extract.errors import ExtractDataError
 from ingest import Sentence
+from ingest.files import write_file
 from kg.store import FactStore
 
 EXTRACTOR_NAME = "factloom-patent"
@@ -42,9 +43,9 @@ def extract_file(input: Path, output: Path, model: FactExtractor, *, batch_size:
         src = input.open(encoding="utf-8", errors="replace")  # bad bytes become U+FFFD, not a crash
     except OSError as exc:
         raise ExtractDataError(str(input), f"cannot read: {exc.strerror or exc}") from exc
-    tmp = output.with_name(output.name + ".tmp")
-    try:
-        with src, tmp.open("w", encoding="utf-8") as out:
+
+    def write(path: Path) -> None:
+        with path.open("w", encoding="utf-8") as out:
             for records in _batches(_records(src, input, summary), batch_size):
                 texts = [r["sentence"] for r in records if "error" not in r]
                 found = iter(model.extract(texts, batch_size=batch_size)) if texts else iter(())
@@ -55,9 +56,11 @@ def extract_file(input: Path, output: Path, model: FactExtractor, *, batch_size:
                         summary.sentences += 1
                         summary.facts += len(facts)
                     out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        tmp.replace(output)
+
+    try:
+        write_file(output, write)
     finally:
-        tmp.unlink(missing_ok=True)
+        src.close()  # also when the output cannot be created
     return summary
 
 

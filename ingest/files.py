@@ -2,7 +2,8 @@
 
 Every stage that saves a model (``extract.checkpoint``, ``reader.checkpoint``) writes several files that only
 make sense together (weights, config, vocabulary). :func:`write_together` writes each under a temporary name
-first and renames them into place only when all are written.
+first and renames them into place only when all are written; :func:`write_file` does the same for one
+file (a job's output, a cache, a state file).
 """
 
 from __future__ import annotations
@@ -54,6 +55,23 @@ def write_together(directory: Path, writers: Mapping[str, Callable[[Path], Any]]
             _remove(old)
         else:
             os.replace(path, target)
+
+
+def write_file(path: Path, write: Callable[[Path], Any]) -> None:
+    """Replace one file, all or nothing: :func:`write_together` for a single entry.
+
+    Args:
+        path: the file to write (its folder is created when missing).
+        write: writes the content at the temporary path it is given.
+
+    Example:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "state.json"
+        >>> write_file(target, lambda p: p.write_text("{}"))
+        >>> target.read_text()
+        '{}'
+    """
+    write_together(path.parent, {path.name: write})
 
 
 def _remove(path: Path) -> None:

@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from ingest.files import write_file
+
 EXIT_BUSY = 3
 DATABASE = "factloom"
 
@@ -82,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             "database": DATABASE,
             "started_at": time.time(),
         }
-        tmp = state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        tmp.replace(state_path)
+        write_file(state_path, lambda p: p.write_text(json.dumps(state)))
         print(f"factloom store server ready on bolt://127.0.0.1:{args.bolt_port}", flush=True)
         while not stop.wait(1.0):
             pass

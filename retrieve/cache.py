@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.files import write_file
 from retrieve.retrievers import SubgraphRetriever
 
 #: Below this many queries, retrieval stays in-process: starting workers costs more than it saves.
@@ -186,19 +187,21 @@ class SubgraphCache:
         return np.stack([self.keys // self.num_rel2, self.keys % self.num_rel2], axis=1)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(
-            tmp,
-            num_rel2=self.num_rel2,
-            keys=self.keys,
-            ent_ptr=self.ent_ptr,
-            ents=self.ents,
-            edge_ptr=self.edge_ptr,
-            edges=self.edges,
-            max_edges=self.max_edges,
-        )
-        tmp.replace(path)
+        arrays = {
+            "num_rel2": self.num_rel2,
+            "keys": self.keys,
+            "ent_ptr": self.ent_ptr,
+            "ents": self.ents,
+            "edge_ptr": self.edge_ptr,
+            "edges": self.edges,
+            "max_edges": self.max_edges,
+        }
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as f:  # a file object: np.savez would add ".npz" to a path's name
+                np.savez(f, **arrays)
+
+        write_file(path, write)
 
     @classmethod
     def load(cls, path: Path) -> SubgraphCache:

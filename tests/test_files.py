@@ -1,4 +1,4 @@
-"""``ingest.files.write_together``: the all-or-nothing save under both model checkpoints."""
+"""``ingest.files``: the all-or-nothing saves under both model checkpoints, job outputs and caches."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.files import write_together
+from ingest.files import write_file, write_together
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -51,3 +51,11 @@ def test_leftovers_of_an_earlier_crash_are_written_over(tmp_path: Path) -> None:
     (tmp_path / ".w.bin.partial").write_text("stale")
     write_together(tmp_path, {"sub": _folder({"a": "1"}), "w.bin": lambda p: p.write_text("new")})
     assert _tree(tmp_path) == {"sub/a": "1", "w.bin": "new"}
+
+
+def test_write_file_replaces_one_file_or_leaves_it(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "out.jsonl"
+    write_file(target, lambda p: p.write_text("first"))
+    with pytest.raises(ValueError):
+        write_file(target, lambda p: (p.write_text("half"), int("x")))
+    assert target.read_text() == "first" and [p.name for p in target.parent.iterdir()] == ["out.jsonl"]

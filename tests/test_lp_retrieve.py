@@ -110,6 +110,23 @@ def test_cache_save_load_roundtrip(graph, tmp_path) -> None:  # type: ignore[no-
     assert path != cache_path(tmp_path, "fp", BfsRetriever(g, max_edges=5, per_node=2), "train")
 
 
+def test_a_failed_cache_save_keeps_the_previous_cache(graph, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    g, _ = graph
+    retriever = BfsRetriever(g, max_edges=4, per_node=2)
+    path = cache_path(tmp_path, "fp", retriever, "train")
+    SubgraphCache.build(retriever, np.array([[0, 0]])).save(path)
+    before = path.read_bytes()
+
+    def disk_full(file, **arrays):  # type: ignore[no-untyped-def]
+        file.write(b"PK half an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        SubgraphCache.build(retriever, np.array([[i, 0] for i in range(8)])).save(path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_graph_attention_mask_by_hand() -> None:
     batch = Batch(entities=np.array([[5, 6, 7]]), entity_mask=np.array([[True, True, True]]),
                   edge_src=np.array([[0, 0]]), edge_rel=np.array([[1, 0]]), edge_dst=np.array([[1, 0]]),
