@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from ingest.files import write_file
 from reader import checkpoint
 from reader.evaluate import evaluate_model
 from reader.presets import PRESETS, build_config, load_settings, merge_settings
@@ -100,14 +101,17 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     print(json.dumps(row), flush=True)
     if args.out:
         target = args.out / f"{data.name}-{label}"
-        checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half)
+        summary = {**row, "history": result.history}  # saved with the weights: never a stale summary
+        checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half,
+                        metrics=summary)  # fmt: skip
         if args.half:  # the shipped weights are what counts: score them again
             saved = checkpoint.load(target, data, device=device)
             saved.cache = getattr(result.model, "cache", None)
             again = evaluate_model(saved, data, "test", limit=args.limit, seed=args.seed, device=device)
             row["saved_fp16_mrr"] = again.mrr
             print(f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True)
-        (target / "metrics.json").write_text(json.dumps({**row, "history": result.history}, indent=2))
+            summary = {**row, "history": result.history}
+            write_file(target / "metrics.json", lambda path: path.write_text(json.dumps(summary, indent=2)))
     return row
 
 

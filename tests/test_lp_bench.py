@@ -1,4 +1,4 @@
-"""``bench/lp.py --parallel``: every model trains in its own process and the parent prints one table.
+"""``bench/lp.py``: parallel runs (every model in its own process, one table), presets, fp16 saves.
 
 The tiny ring graph and a 1.2-second budget keep this to a few seconds; what is checked is the plumbing
 (children run, rows come back, checkpoints and metrics are written), not the scores.
@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
 from conftest import REPO
 from lp_tiny import write_tiny_kg
+from safetensors import safe_open
 
 
 def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -118,3 +120,20 @@ def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> N
     assert rows[0].startswith("complex, batch 512 (baseline)") and rows[0].endswith("1.00x")
     assert [r.split(",")[0] for r in rows] == ["complex"] * 2 + ["reader"] * 6
     assert all(float(r.split()[-2]) > 0 for r in rows)
+
+
+def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    result = bench_lp(
+        "--dataset-dir", str(data), "--models", "complex", "--budget-minutes", "0.01", "--half",
+        "--out", str(out)
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = out / "tiny-complex"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert 0.0 < metrics["saved_fp16_mrr"] <= 1.0 and metrics["history"]
+    with safe_open(str(folder / "model.safetensors"), "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}
+    files = sorted(p.name for p in folder.iterdir())  # no temporary files left
+    assert files == ["config.json", "metrics.json", "model.safetensors", "vocab.json"]
