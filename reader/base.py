@@ -43,6 +43,19 @@ class LinkPredictor(nn.Module, abc.ABC):
         del answers
         return self.score(queries), torch.zeros((0, 0), device=queries.device)
 
+    def candidate_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Training scores of the answers ``(B,)`` and of ``candidates`` ``(K,)`` for every query
+        ``(B, K)``, and the residual of :meth:`training_terms` (negative-sampling losses,
+        :mod:`reader.losses`).
+
+        Here they are read off :meth:`training_terms`' scores against every entity; a model that can score
+        a few entities for less (RotatE) overrides this.
+        """
+        scores, residual = self.training_terms(queries, answers)
+        return scores.gather(1, answers[:, None])[:, 0], scores[:, candidates], residual
+
     _hp: dict[str, Any]  # constructor arguments, set by each subclass's __init__
 
     def hparams(self) -> dict[str, Any]:

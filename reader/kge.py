@@ -97,10 +97,28 @@ class RotatEModel(LinkPredictor):
         }
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
+        return self._score_against(queries, None)
+
+    def candidate_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        m = self.kge
+        answer = torch.cat([m.node_emb(answers), m.node_emb_im(answers)], dim=1)
+        positive = m.margin - torch.linalg.vector_norm(self._rotated(queries) - answer, dim=1)
+        return positive, self._score_against(queries, candidates), torch.zeros((0, 0), device=queries.device)
+
+    def _rotated(self, queries: torch.Tensor) -> torch.Tensor:
+        """``h ∘ r`` as ``(B, 2 dim)``: real parts, then imaginary parts."""
         m = self.kge
         h_re, h_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
         theta = m.rel_emb(queries[:, 1])
         r_re, r_im = torch.cos(theta), torch.sin(theta)
-        q = torch.cat([r_re * h_re - r_im * h_im, r_re * h_im + r_im * h_re], dim=1)
+        return torch.cat([r_re * h_re - r_im * h_im, r_re * h_im + r_im * h_re], dim=1)
+
+    def _score_against(self, queries: torch.Tensor, entities: torch.Tensor | None) -> torch.Tensor:
+        """``margin - ||h ∘ r - t||`` for every query against ``entities`` (all when ``None``)."""
+        m = self.kge
         tails = torch.cat([m.node_emb.weight, m.node_emb_im.weight], dim=1)
-        return m.margin - torch.cdist(q[None], tails[None])[0]
+        if entities is not None:
+            tails = tails[entities]
+        return m.margin - torch.cdist(self._rotated(queries)[None], tails[None])[0]

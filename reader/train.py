@@ -1,8 +1,9 @@
-"""Training loop shared by every link predictor: 1-vs-all cross-entropy, a wall-clock budget, best-on-valid.
+"""Training loop shared by every link predictor: a loss by name, a wall-clock budget, best-on-valid.
 
 Each training triple gives two queries (tail and head direction, see :mod:`reader.evaluate`); a batch of
 queries is scored against every entity and trained with softmax cross-entropy (label smoothing optional),
-the loss KG-R3 and 1vsAll KGE training use. Learning rate: linear warm-up, then linear decay to zero at the
+the loss KG-R3 and 1vsAll KGE training use, or against sampled entities with self-adversarial negative
+sampling (RotatE's; :mod:`reader.losses`). Learning rate: linear warm-up, then linear decay to zero at the
 end of the run, where the end is whichever comes first of ``epochs`` and ``budget_minutes``.
 """
 
@@ -11,18 +12,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from reader import checkpoint
 from reader.base import LinkPredictor
 from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
+from reader.losses import LOSSES, Loss, OneVsAll, SelfAdversarial
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
 
@@ -37,6 +40,10 @@ class TrainConfig:
         epochs: upper bound on passes over the training queries.
         budget_minutes: wall-clock bound on training (evaluation time excluded); ``None`` = no bound.
         batch_size, lr, weight_decay, label_smoothing, warmup_steps: the optimisation.
+        loss: a key of :data:`reader.losses.LOSSES`: ``1vsall`` (softmax cross-entropy over every entity,
+            ``label_smoothing`` applies) or ``nssa`` (self-adversarial negative sampling, RotatE's).
+        negatives, adversarial_temperature: ``nssa``'s entities drawn per batch (shared by its queries) and
+            α, the sharpness of its weights over them.
         embedding_lr: learning rate of the embedding tables (entities, relations), when it should differ
             from ``lr``: KGE tables train well at 1e-2 with Adam, a transformer on top wants less.
         optimizer: ``adam``, ``adamax`` (KG-R3) or ``adagrad``.
@@ -84,6 +91,9 @@ class TrainConfig:
     reader_n3: float = 0.0
     relation_prediction: float = 0.0
     label_smoothing: float = 0.0
+    loss: str = "1vsall"
+    negatives: int = 256
+    adversarial_temperature: float = 1.0
     warmup_steps: int = 0
     init_checkpoint: str | None = None
     eval_every_minutes: float = 5.0
@@ -138,23 +148,31 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     return kinds[config.optimizer](groups, lr=config.lr, weight_decay=config.weight_decay)
 
 
+def make_loss(config: TrainConfig) -> Loss:
+    """``config.loss`` built with the run's settings."""
+    if config.loss == OneVsAll.name:
+        return OneVsAll(config.label_smoothing)
+    if config.loss == SelfAdversarial.name:
+        return SelfAdversarial(config.negatives, config.adversarial_temperature)
+    raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
+
+
 def batch_loss(
     model: LinkPredictor,
     batch: torch.Tensor,
     config: TrainConfig,
-    loss_fn: nn.Module,
+    loss_fn: Loss,
     autocast: AbstractContextManager[Any] | None = None,
 ) -> torch.Tensor:
-    """One batch's training loss: 1-vs-all ``loss_fn`` over all entities, plus ``config.n3`` times the
-    factors' N3 norm (per query), ``config.reader_n3`` times the reader term's (per query) and
-    ``config.relation_prediction`` times ``loss_fn`` over all relations.
+    """One batch's training loss: ``loss_fn`` (:func:`make_loss`), plus ``config.n3`` times the factors'
+    N3 norm (per query), ``config.reader_n3`` times the reader term's (per query) and
+    ``config.relation_prediction`` times the cross-entropy (with the run's label smoothing) over all
+    relations.
 
     Inputs: ``batch`` is ``(B, 3)`` (entity, relation, answer) with inverse relations already added;
     ``autocast`` wraps the scoring only (the terms are summed in fp32).
     """
-    with autocast or nullcontext():
-        scores, residual = model.training_terms(batch[:, :2], batch[:, 2])
-    loss = loss_fn(scores.float(), batch[:, 2])
+    loss, residual = loss_fn(model, batch, autocast)
     if config.reader_n3:
         loss = loss + config.reader_n3 * residual.sum() / len(batch)
     if config.n3:
@@ -162,7 +180,10 @@ def batch_loss(
         loss = loss + config.n3 * norm / len(batch)
     if config.relation_prediction:
         rel_scores = model.relation_scores(batch[:, 0], batch[:, 2])
-        loss = loss + config.relation_prediction * loss_fn(rel_scores.float(), batch[:, 1])
+        smoothing = config.label_smoothing
+        loss = loss + config.relation_prediction * F.cross_entropy(
+            rel_scores.float(), batch[:, 1], label_smoothing=smoothing
+        )
     return loss
 
 
@@ -194,7 +215,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     if config.relation_prediction:
         model.relation_scores(first[:, 0], first[:, 2])
     optimizer = make_optimizer(config, model)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    loss_fn = make_loss(config)
     queries = with_inverse(data.train, data.num_relations)
     every = np.concatenate(
         [with_inverse(data.split(s), data.num_relations)[:, :2] for s in ("train", "valid", "test")]

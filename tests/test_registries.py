@@ -13,6 +13,7 @@ import pytest
 
 from extract.registry import DESIGNS
 from ingest.parsers import PARSERS
+from reader.losses import LOSSES
 from reader.registry import MODELS
 from retrieve.retrievers import RETRIEVERS
 
@@ -20,6 +21,7 @@ REGISTRIES: dict[str, dict[str, type]] = {
     "ingest.parsers.PARSERS": PARSERS,
     "retrieve.retrievers.RETRIEVERS": RETRIEVERS,
     "reader.registry.MODELS": MODELS,
+    "reader.losses.LOSSES": LOSSES,
     "extract.registry.DESIGNS": DESIGNS,
 }
 
