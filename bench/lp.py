@@ -108,9 +108,8 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
             saved = checkpoint.load(target, data, device=device)
             saved.cache = getattr(result.model, "cache", None)
             again = evaluate_model(saved, data, "test", limit=args.limit, seed=args.seed, device=device)
-            row["saved_fp16_mrr"] = again.mrr
+            row["saved_fp16_mrr"] = summary["saved_fp16_mrr"] = again.mrr
             print(f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True)
-            summary = {**row, "history": result.history}
             write_file(target / "metrics.json", lambda path: path.write_text(json.dumps(summary, indent=2)))
     return row
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from extract.errors import ExtractDataError
 from extract.jsonl import iter_jsonl
 from extract.types import Span
-from ingest.files import write_together
+from ingest.files import write_file
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,7 @@ def read_examples(path: Path) -> Iterator[SentenceExample]:
 
 
 def write_examples(path: Path, examples: Iterable[SentenceExample]) -> int:
-    """Write examples as JSON Lines (all or nothing: :func:`ingest.files.write_together`). Returns the
-    count."""
+    """Write examples as JSON Lines (all or nothing: :func:`ingest.files.write_file`). Returns the count."""
     count = 0
 
     def write(tmp: Path) -> None:
@@ -135,7 +134,7 @@ def write_examples(path: Path, examples: Iterable[SentenceExample]) -> int:
                 out.write(json.dumps(example.to_json(), ensure_ascii=False) + "\n")
                 count += 1
 
-    write_together(path.parent, {path.name: write})
+    write_file(path, write)
     return count
 
 

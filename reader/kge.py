@@ -97,15 +97,16 @@ class RotatEModel(LinkPredictor):
         }
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
-        return self._score_against(queries, None)
+        return self._score_against(self._rotated(queries), None)
 
     def candidate_terms(
         self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         m = self.kge
+        rotated = self._rotated(queries)
         answer = torch.cat([m.node_emb(answers), m.node_emb_im(answers)], dim=1)
-        positive = m.margin - torch.linalg.vector_norm(self._rotated(queries) - answer, dim=1)
-        return positive, self._score_against(queries, candidates), torch.zeros((0, 0), device=queries.device)
+        positive = m.margin - torch.linalg.vector_norm(rotated - answer, dim=1)
+        return positive, self._score_against(rotated, candidates), torch.zeros((0, 0), device=queries.device)
 
     def _rotated(self, queries: torch.Tensor) -> torch.Tensor:
         """``h ∘ r`` as ``(B, 2 dim)``: real parts, then imaginary parts."""
@@ -115,10 +116,11 @@ class RotatEModel(LinkPredictor):
         r_re, r_im = torch.cos(theta), torch.sin(theta)
         return torch.cat([r_re * h_re - r_im * h_im, r_re * h_im + r_im * h_re], dim=1)
 
-    def _score_against(self, queries: torch.Tensor, entities: torch.Tensor | None) -> torch.Tensor:
-        """``margin - ||h ∘ r - t||`` for every query against ``entities`` (all when ``None``)."""
+    def _score_against(self, rotated: torch.Tensor, entities: torch.Tensor | None) -> torch.Tensor:
+        """``margin - ||h ∘ r - t||`` for every query's ``h ∘ r`` (:meth:`_rotated`) against ``entities``
+        (all when ``None``)."""
         m = self.kge
         tails = torch.cat([m.node_emb.weight, m.node_emb_im.weight], dim=1)
         if entities is not None:
             tails = tails[entities]
-        return m.margin - torch.cdist(self._rotated(queries)[None], tails[None])[0]
+        return m.margin - torch.cdist(rotated[None], tails[None])[0]

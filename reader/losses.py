@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -26,11 +26,19 @@ from torch import nn
 
 from reader.base import LinkPredictor
 
+if TYPE_CHECKING:  # reader.train imports this module
+    from reader.train import TrainConfig
+
 
 class Loss(abc.ABC):
-    """Base class: subclasses set ``name`` and implement :meth:`__call__`."""
+    """Base class: subclasses set ``name`` and implement :meth:`from_config` and :meth:`__call__`."""
 
     name: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, config: TrainConfig) -> Loss:
+        """The loss with a training run's settings."""
 
     @abc.abstractmethod
     def __call__(
@@ -51,6 +59,10 @@ class OneVsAll(Loss):
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         self.cross_entropy = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> OneVsAll:
+        return cls(config.label_smoothing)
 
     def __call__(
         self, model: LinkPredictor, batch: torch.Tensor, autocast: AbstractContextManager[Any] | None = None
@@ -84,6 +96,10 @@ class SelfAdversarial(Loss):
                 f"nssa needs negatives >= 1 and temperature >= 0, got {negatives} and {temperature}"
             )
         self.negatives, self.temperature = negatives, temperature
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> SelfAdversarial:
+        return cls(config.negatives, config.adversarial_temperature)
 
     def __call__(
         self, model: LinkPredictor, batch: torch.Tensor, autocast: AbstractContextManager[Any] | None = None

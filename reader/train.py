@@ -25,7 +25,7 @@ from torch import nn
 from reader import checkpoint
 from reader.base import LinkPredictor
 from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
-from reader.losses import LOSSES, Loss, OneVsAll, SelfAdversarial
+from reader.losses import LOSSES, Loss
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
 
@@ -150,11 +150,9 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
 
 def make_loss(config: TrainConfig) -> Loss:
     """``config.loss`` built with the run's settings."""
-    if config.loss == OneVsAll.name:
-        return OneVsAll(config.label_smoothing)
-    if config.loss == SelfAdversarial.name:
-        return SelfAdversarial(config.negatives, config.adversarial_temperature)
-    raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
+    if config.loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
+    return LOSSES[config.loss].from_config(config)
 
 
 def batch_loss(
