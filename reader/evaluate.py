@@ -100,6 +100,31 @@ def sample_triples(triples: np.ndarray, limit: int | None, seed: int) -> np.ndar
 
 
 @torch.no_grad()
+def query_ranks(
+    scorer: Scorer,
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> torch.Tensor:
+    """The filtered rank of every query of ``split`` (or of a seeded subset of it), tails first, then heads
+    (:func:`with_inverse`'s order): the per-query numbers behind :func:`evaluate`, for paired comparisons."""
+    answers = answers if answers is not None else known_answers(data)
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
+    ranks = []
+    for start in range(0, len(queries), batch_size):
+        chunk = queries[start : start + batch_size]
+        batch = torch.as_tensor(chunk[:, :2], device=device)
+        scores = scorer(batch)
+        filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
+        ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
+    return torch.cat(ranks) if ranks else torch.empty(0)
+
+
 def evaluate(
     scorer: Scorer,
     data: TripleDataset,
@@ -112,16 +137,29 @@ def evaluate(
     answers: dict[tuple[int, int], np.ndarray] | None = None,
 ) -> Metrics:
     """Filtered MRR and Hits@1/3/10 over both directions of ``split`` (or a seeded subset of it)."""
-    answers = answers if answers is not None else known_answers(data)
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
-    ranks = []
-    for start in range(0, len(queries), batch_size):
-        chunk = queries[start : start + batch_size]
-        batch = torch.as_tensor(chunk[:, :2], device=device)
-        scores = scorer(batch)
-        filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
-        ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
-    return metrics_from_ranks(torch.cat(ranks) if ranks else torch.empty(0))
+    return metrics_from_ranks(
+        query_ranks(scorer, data, split, limit=limit, seed=seed, batch_size=batch_size, device=device,
+                    answers=answers)
+    )  # fmt: skip
+
+
+def model_ranks(
+    model: LinkPredictor,
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> torch.Tensor:
+    """:func:`query_ranks` for a model: prepares its queries (the reader retrieves subgraphs once) and
+    scores under bf16 autocast on CUDA (final scores stay fp32, see the models)."""
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
+    model.prepare(queries, log)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
+        return query_ranks(model.score, data, split, limit=limit, seed=seed, device=device, answers=answers)
 
 
 def evaluate_model(
@@ -135,9 +173,7 @@ def evaluate_model(
     answers: dict[tuple[int, int], np.ndarray] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Metrics:
-    """:func:`evaluate` for a model: prepares its queries (the reader retrieves subgraphs once) and scores
-    under bf16 autocast on CUDA (final scores stay fp32, see the models)."""
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
-        return evaluate(model.score, data, split, limit=limit, seed=seed, device=device, answers=answers)
+    """:func:`evaluate` for a model (:func:`model_ranks`)."""
+    return metrics_from_ranks(
+        model_ranks(model, data, split, limit=limit, seed=seed, device=device, answers=answers, log=log)
+    )

@@ -333,6 +333,24 @@ class GraphReader(LinkPredictor):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores with each answer's own edge removed from its context, and the reader term's cubed moduli
         (per complex dimension with the ComplEx shortcut) for training's ``reader_n3``."""
+        vec, residual = self._training_vector(queries, answers)
+        return self._scores(vec), residual
+
+    def candidate_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        vec, residual = self._training_vector(queries, answers)
+        with torch.autocast(vec.device.type, enabled=False):
+            vec = vec.float()
+            positive = (vec * self.entity(answers).float()).sum(dim=1) + self.bias[answers].float()
+            negative = vec @ self.entity(candidates).float().T + self.bias[candidates].float()
+        return positive, negative, residual
+
+    def _training_vector(
+        self, queries: torch.Tensor, answers: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output vector with each answer's edge left out of its context, and the reader term's cubed
+        moduli (:meth:`training_terms`)."""
         exclude = None
         if not self.kge_only:  # the KGE stage reads no context, so there is no target edge to remove
             rows = torch.cat([queries, answers[:, None]], dim=1).tolist()
@@ -340,5 +358,5 @@ class GraphReader(LinkPredictor):
         vec, read = self._terms(queries, exclude)
         if self.shortcut == "complex":  # (re² + im²)^1.5, not hypot³: the term starts at exactly 0, where
             re, im = read.float().chunk(2, dim=-1)  # hypot's gradient is NaN
-            return self._scores(vec), (re.square() + im.square()).pow(1.5)
-        return self._scores(vec), read.float().abs().pow(3)
+            return vec, (re.square() + im.square()).pow(1.5)
+        return vec, read.float().abs().pow(3)

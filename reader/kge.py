@@ -38,12 +38,26 @@ class ComplExModel(LinkPredictor):
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         m = self.kge
-        h_re, h_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
-        r_re, r_im = m.rel_emb(queries[:, 1]), m.rel_emb_im(queries[:, 1])
-        q_re = self.dropout(h_re * r_re - h_im * r_im)
-        q_im = self.dropout(h_im * r_re + h_re * r_im)
+        q_re, q_im = self._query(queries)
         with torch.autocast(queries.device.type, enabled=False):  # fp32 scores: no spurious ties
             return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
+
+    def candidate_terms(
+        self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        m = self.kge
+        q_re, q_im = (q.float() for q in self._query(queries))
+        with torch.autocast(queries.device.type, enabled=False):
+            positive = (q_re * m.node_emb(answers) + q_im * m.node_emb_im(answers)).sum(dim=1)
+            negative = q_re @ m.node_emb(candidates).T + q_im @ m.node_emb_im(candidates).T
+        return positive, negative, torch.zeros((0, 0), device=queries.device)
+
+    def _query(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h ∘ r``'s real and imaginary parts, with the training dropout."""
+        m = self.kge
+        h_re, h_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
+        r_re, r_im = m.rel_emb(queries[:, 1]), m.rel_emb_im(queries[:, 1])
+        return self.dropout(h_re * r_re - h_im * r_im), self.dropout(h_im * r_re + h_re * r_im)
 
     def factors(self, queries: torch.Tensor, answers: torch.Tensor) -> tuple[torch.Tensor, ...]:
         m = self.kge

@@ -2,6 +2,13 @@
 
 - ``1vsall``: softmax cross-entropy of each query's answer against every entity, with optional label
   smoothing: KG-R3's loss and 1vsAll KGE training's. Every preset but ``rotate`` uses it.
+- ``sampled``: softmax cross-entropy of each answer against ``negatives`` entities drawn uniformly per batch
+  and shared by its queries (sampled softmax; Jean et al., ACL 2015), with optional label smoothing. The
+  drawn entities' logits are raised by ``log((N - 1) / K)`` (``K``: the query's drawn entities other than its
+  answer), so the sampled denominator estimates the full one over the ``N - 1`` wrong entities; with every
+  entity drawn it is ``1vsall``. A step then scores ``K`` entities instead
+  of all ``N``: with wide tables on a CPU, where the 1-vs-all product over every entity is most of a step,
+  this buys several epochs for one (``bench/RESULTS.md``).
 - ``nssa``: self-adversarial negative sampling (Sun et al., ICLR 2019, the RotatE paper): the answer's score
   ``s⁺`` and the scores ``s⁻`` of sampled entities cost ``-log σ(s⁺) - Σᵢ wᵢ log σ(-s⁻ᵢ)`` with weights
   ``w = softmax(α s⁻)`` held fixed, so the negatives the model likes best count most. Scores must be
@@ -17,6 +24,7 @@ A loss returns the batch's mean loss and the reader's residual (see
 from __future__ import annotations
 
 import abc
+import math
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,4 +121,55 @@ class SelfAdversarial(Loss):
         return loss.mean(), residual
 
 
-LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (OneVsAll, SelfAdversarial)}
+class SampledSoftmax(Loss):
+    """Softmax cross-entropy against ``negatives`` uniformly drawn entities per batch (``sampled``).
+
+    Args:
+        negatives: entities drawn per batch without replacement, shared by its queries; where one is a
+            query's own answer, it is left out of that query's softmax.
+        label_smoothing: mass spread over the query's candidates (its answer and its negatives).
+
+    Example:
+        >>> from reader.kge import ComplExModel
+        >>> _ = torch.manual_seed(0)
+        >>> loss, _ = SampledSoftmax(negatives=4)(ComplExModel(10, 2, dim=4), torch.tensor([[0, 1, 2]]))
+        >>> loss.item() > 0
+        True
+    """
+
+    name = "sampled"
+
+    def __init__(self, negatives: int = 2048, label_smoothing: float = 0.0) -> None:
+        if negatives < 1 or not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(
+                f"sampled needs negatives >= 1 and 0 <= label_smoothing < 1, got {negatives} and "
+                f"{label_smoothing}"
+            )
+        self.negatives, self.label_smoothing = negatives, label_smoothing
+
+    @classmethod
+    def from_config(cls, config: TrainConfig) -> SampledSoftmax:
+        return cls(config.negatives, config.label_smoothing)
+
+    def __call__(
+        self, model: LinkPredictor, batch: torch.Tensor, autocast: AbstractContextManager[Any] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        n = model.hparams()["num_entities"]
+        k = min(self.negatives, n)
+        drawn = torch.randperm(n, device=batch.device)[:k]
+        with autocast or nullcontext():
+            positive, negative, residual = model.candidate_terms(batch[:, :2], batch[:, 2], drawn)
+        wrong = drawn[None, :] != batch[:, 2:3]  # (B, K): False where the draw is the query's answer
+        drawn_wrong = wrong.sum(dim=1, keepdim=True).clamp(min=1)  # each stands for (N - 1) / this many
+        negative = negative.float() + torch.log((n - 1) / drawn_wrong)
+        logits = torch.cat([positive.float()[:, None], negative.masked_fill(~wrong, -math.inf)], dim=1)
+        log_p = torch.log_softmax(logits, dim=1)
+        loss = -log_p[:, 0]
+        if self.label_smoothing:  # the mean over the candidates that are in the softmax
+            kept = torch.cat([torch.ones_like(wrong[:, :1]), wrong], dim=1)
+            spread = -log_p.masked_fill(~kept, 0.0).sum(dim=1) / kept.sum(dim=1)
+            loss = (1.0 - self.label_smoothing) * loss + self.label_smoothing * spread
+        return loss.mean(), residual
+
+
+LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (OneVsAll, SampledSoftmax, SelfAdversarial)}

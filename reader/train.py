@@ -41,9 +41,11 @@ class TrainConfig:
         budget_minutes: wall-clock bound on training (evaluation time excluded); ``None`` = no bound.
         batch_size, lr, weight_decay, label_smoothing, warmup_steps: the optimisation.
         loss: a key of :data:`reader.losses.LOSSES`: ``1vsall`` (softmax cross-entropy over every entity,
-            ``label_smoothing`` applies) or ``nssa`` (self-adversarial negative sampling, RotatE's).
-        negatives, adversarial_temperature: ``nssa``'s entities drawn per batch (shared by its queries) and
-            α, the sharpness of its weights over them.
+            ``label_smoothing`` applies), ``sampled`` (the same against ``negatives`` drawn entities: a
+            cheaper step where the product over every entity dominates it) or ``nssa`` (self-adversarial
+            negative sampling, RotatE's).
+        negatives, adversarial_temperature: the entities ``sampled`` and ``nssa`` draw per batch (shared by
+            its queries), and α, the sharpness of ``nssa``'s weights over them.
         embedding_lr: learning rate of the embedding tables (entities, relations), when it should differ
             from ``lr``: KGE tables train well at 1e-2 with Adam, a transformer on top wants less.
         optimizer: ``adam``, ``adamax`` (KG-R3) or ``adagrad``.
@@ -146,6 +148,26 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
         ]  # fmt: skip
         groups = [g for g in groups if g["params"]]
     return kinds[config.optimizer](groups, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def sparse_lookups(model: nn.Module, on: bool) -> None:
+    """Make every embedding lookup's gradient sparse (``on``) or dense again.
+
+    Why: a dense lookup gradient is a zero-filled copy of the whole table. A training step looks the
+    entity table up several times (queries, answers, N3's factors, relation prediction, sampled
+    negatives), and with 1024-wide tables filling and summing those copies cost more than the ``sampled``
+    loss's scores. Sparse, they are summed as index lists and made dense once (:func:`densify_grads`).
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            module.sparse = on
+
+
+def densify_grads(model: nn.Module) -> None:
+    """Make sparse gradients (:func:`sparse_lookups`) dense, once per step: the optimizers need them so."""
+    for p in model.parameters():
+        if p.grad is not None and p.grad.is_sparse:
+            p.grad = p.grad.to_dense()
 
 
 def make_loss(config: TrainConfig) -> Loss:
@@ -255,6 +277,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         last_eval = trained_s
 
     model.train()
+    sparse_lookups(model, True)
     if config.init_checkpoint is not None:
         validate()  # the start is a candidate: a warm start never returns worse than it began on valid
     done = False
@@ -276,6 +299,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             loss = batch_loss(model, batch, config, loss_fn, autocast)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            densify_grads(model)
             optimizer.step()
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -289,6 +313,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             if trained_s - last_eval >= config.eval_every_minutes * 60:
                 validate()
     validate()
+    sparse_lookups(model, False)
     assert best is not None
     if config.kge_warmup:
         model.set_kge_only(False)  # a first-stage snapshot scores the same: its reader term is 0

@@ -108,18 +108,31 @@ def test_config_file_as_an_entry(tmp_path: Path) -> None:
         assert refused.returncode == 2 and message in refused.stderr
 
 
-def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> None:
-    data = write_tiny_kg(tmp_path / "tiny")
+def step_time_rows(data: Path, *flags: str) -> list[str]:
     result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "lp_steptime.py"), "--dataset-dir", str(data), "--steps", "7"],
+        [sys.executable, str(REPO / "bench" / "lp_steptime.py"), "--dataset-dir", str(data), "--steps", "7",
+         *flags],
         capture_output=True, text=True, timeout=300, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     rows = lines[next(i for i, line in enumerate(lines) if line.startswith("model")) + 1 :]
+    assert all(float(r.split()[-2]) > 0 for r in rows)
+    return rows
+
+
+def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> None:
+    rows = step_time_rows(write_tiny_kg(tmp_path / "tiny"))
     assert rows[0].startswith("complex, batch 512 (baseline)") and rows[0].endswith("1.00x")
     assert [r.split(",")[0] for r in rows] == ["complex"] * 2 + ["reader"] * 6
-    assert all(float(r.split()[-2]) > 0 for r in rows)
+
+
+def test_step_time_wide_table_compares_each_stage_with_its_1vsall(tmp_path: Path) -> None:
+    rows = step_time_rows(write_tiny_kg(tmp_path / "tiny"), "--wide")
+    assert [r.split(",")[0] for r in rows] == ["KGE-only stage"] * 3 + ["reader stage"] * 3
+    assert rows[0].split(",")[1].split()[0] == "1vsall" and rows[0].endswith("1.00x")
+    assert rows[3].split(",")[1].split()[0] == "1vsall" and rows[3].endswith("1.00x")
+    assert "sparse grads" in rows[2] and "sparse grads" in rows[5]
 
 
 def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
@@ -137,3 +150,34 @@ def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
         assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}
     files = sorted(p.name for p in folder.iterdir())  # no temporary files left
     assert files == ["config.json", "metrics.json", "model.safetensors", "vocab.json"]
+
+
+def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: Path) -> None:
+    """``bench/lp_compare.py``: each row's MRR is the run's own test score (same queries, same ranks), a
+    checkpoint against itself differs by exactly 0 on every query, and one checkpoint alone is refused."""
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    trained = bench_lp(
+        "--dataset-dir", str(data), "--models", "complex,rotate", "--budget-minutes", "0.01",
+        "--out", str(out),
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    old, new = out / "tiny-complex", out / "tiny-rotate"
+
+    def compare(*folders: Path) -> subprocess.CompletedProcess[str]:
+        flags = [arg for folder in folders for arg in ("--checkpoint", str(folder))]
+        command = [sys.executable, str(REPO / "bench" / "lp_compare.py"), "--dataset-dir", str(data), *flags,
+                   "--resamples", "50"]  # fmt: skip
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+    result = compare(old, new)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+    for label, folder in (("baseline", old), ("new", new)):
+        mrr = json.loads((folder / "metrics.json").read_text())["mrr"]
+        assert float(rows[label][-4]) == round(mrr, 4)
+    same = compare(old, old)
+    assert "MRR new - baseline: +0.0000, 95 % paired bootstrap [+0.0000, +0.0000]" in same.stdout
+    assert "better by new: 0, worse: 0, tied: 24" in same.stdout
+    alone = compare(old)
+    assert alone.returncode == 2 and "exactly twice" in alone.stderr

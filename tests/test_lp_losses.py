@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from lp_tiny import write_tiny_kg
 
 from reader.base import LinkPredictor
+from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
-from reader.losses import LOSSES, OneVsAll, SelfAdversarial
+from reader.losses import LOSSES, OneVsAll, SampledSoftmax, SelfAdversarial
 from reader.presets import build_config
-from reader.train import TrainConfig, make_loss, train
+from reader.train import TrainConfig, batch_loss, densify_grads, make_loss, sparse_lookups, train
 from retrieve.data import load_split_dir
 
 RANDOM_MRR = 0.15  # filtered MRR of random scores on the tiny graph is about 0.1
@@ -58,14 +59,58 @@ def test_nssa_by_hand(temperature: float) -> None:
     assert loss.item() == pytest.approx(expected / 3, rel=1e-5)
 
 
-def test_nssa_rotate_scores_candidates_as_the_generic_path_does() -> None:
+def reader_with_context(tiny: Path) -> LinkPredictor:
+    """A reader whose term is not zero, so its candidate scores include what it read."""
+    reader = GraphReader.build(load_split_dir(tiny), dim=8, heads=2, ffn=8, shortcut="complex")
+    with torch.no_grad():
+        for p in reader.out.parameters():
+            p.normal_()
+    return reader
+
+
+@pytest.mark.parametrize("name", ["rotate", "complex", "reader"])
+def test_fast_candidate_scores_match_the_generic_path(tiny: Path, name: str) -> None:
     torch.manual_seed(0)
-    model = RotatEModel(9, 3, dim=4).eval()
+    model = {"rotate": lambda: RotatEModel(9, 3, dim=4), "complex": lambda: ComplExModel(9, 3, dim=4),
+             "reader": lambda: reader_with_context(tiny)}[name]().eval()  # fmt: skip
+    assert type(model).candidate_terms is not LinkPredictor.candidate_terms  # the fast path is tested
     candidates = torch.tensor([8, 0, 0, 5])
     fast = model.candidate_terms(BATCH[:, :2], BATCH[:, 2], candidates)
     generic = LinkPredictor.candidate_terms(model, BATCH[:, :2], BATCH[:, 2], candidates)
-    for mine, theirs in zip(fast[:2], generic[:2], strict=True):
+    for mine, theirs in zip(fast, generic, strict=True):
         assert torch.allclose(mine, theirs, atol=1e-5)
+    if name == "reader":
+        assert fast[2].abs().sum() > 0  # the reader's residual, for reader_n3
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_sampled_by_hand(smoothing: float) -> None:
+    torch.manual_seed(0)
+    model = ComplExModel(9, 3, dim=4, dropout=0.0)
+    torch.manual_seed(1)
+    loss, _ = SampledSoftmax(negatives=5, label_smoothing=smoothing)(model, BATCH)
+    torch.manual_seed(1)
+    drawn = torch.randperm(9)[:5].tolist()  # the same draw
+    scores = model.score(BATCH[:, :2]).detach()
+    assert any(a in drawn for a in BATCH[:, 2].tolist())  # the draw holds an answer: it is left out
+    expected = 0.0
+    for i, answer in enumerate(BATCH[:, 2].tolist()):
+        others = [e for e in drawn if e != answer]
+        shift = torch.log(torch.tensor(8 / len(others)))  # each drawn entity stands for 8 / k of the rest
+        logits = torch.cat([scores[i, answer : answer + 1], scores[i, others] + shift])
+        log_p = torch.log_softmax(logits, dim=0)
+        expected += -((1 - smoothing) * log_p[0] + smoothing * log_p.mean()).item()
+    assert loss.item() == pytest.approx(expected / 3, rel=1e-5)
+
+
+def test_sampled_with_every_entity_drawn_is_1vsall() -> None:
+    torch.manual_seed(0)
+    model = ComplExModel(9, 3, dim=4, dropout=0.0)
+    full, _ = OneVsAll(label_smoothing=0.1)(model, BATCH)
+    sampled, _ = SampledSoftmax(negatives=50, label_smoothing=0.1)(model, BATCH)  # capped at 9
+    assert sampled.item() == pytest.approx(full.item(), rel=1e-5)
+    sampled.backward()  # the answer's own column is -inf in the softmax: no NaN gradient from it
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +125,22 @@ def test_nssa_trains_past_chance_on_the_tiny_graph(tiny: Path, name: str, hparam
     assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
 
 
+@pytest.mark.parametrize(
+    ("name", "hparams", "lr"),
+    [("complex", {"dim": 32}, 0.02),
+     ("reader", {"dim": 32, "heads": 2, "ffn": 32, "shortcut": "complex", "retriever_args": {"max_edges": 8}},
+      0.005)],
+)  # fmt: skip
+def test_sampled_trains_past_chance_on_the_tiny_graph(
+    tiny: Path, name: str, hparams: dict, lr: float
+) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model=name, hparams=hparams, loss="sampled", negatives=8, lr=lr, epochs=30,
+                         batch_size=64, eval_limit=100, label_smoothing=0.1)  # fmt: skip
+    result = train(data, config, log=lambda _: None)
+    assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
+
+
 def test_rotate_preset_trains_with_nssa() -> None:
     config = build_config("rotate")
     assert config.loss == "nssa" and isinstance(make_loss(config), SelfAdversarial)
@@ -87,8 +148,34 @@ def test_rotate_preset_trains_with_nssa() -> None:
 
 def test_bad_loss_settings_are_refused_before_training(tiny: Path) -> None:
     data = load_split_dir(tiny)
-    with pytest.raises(ValueError, match="loss must be one of 1vsall, nssa, got 'hinge'"):
+    with pytest.raises(ValueError, match="loss must be one of 1vsall, sampled, nssa, got 'hinge'"):
         train(data, TrainConfig(loss="hinge"), log=lambda _: None)
-    with pytest.raises(ValueError, match="negatives >= 1"):
-        train(data, TrainConfig(loss="nssa", negatives=0), log=lambda _: None)
-    assert set(LOSSES) == {"1vsall", "nssa"}
+    for loss in ("nssa", "sampled"):
+        with pytest.raises(ValueError, match="negatives >= 1"):
+            train(data, TrainConfig(loss=loss, negatives=0), log=lambda _: None)
+    with pytest.raises(ValueError, match="label_smoothing < 1"):
+        train(data, TrainConfig(loss="sampled", label_smoothing=1.0), log=lambda _: None)
+    assert set(LOSSES) == {"1vsall", "sampled", "nssa"}
+
+
+@pytest.mark.parametrize("loss", ["1vsall", "sampled"])
+def test_sparse_lookups_give_the_dense_gradients(tiny: Path, loss: str) -> None:
+    """Training looks embeddings up with sparse gradients (``sparse_lookups``); made dense, they must be
+    the gradients of dense lookups, with N3 and relation prediction adding their own lookups."""
+    config = TrainConfig(model="reader", loss=loss, negatives=6, n3=0.05, relation_prediction=1.0,
+                         reader_n3=0.5, label_smoothing=0.1)  # fmt: skip
+    model = reader_with_context(tiny).train()
+    grads = []
+    for on in (False, True):
+        sparse_lookups(model, on)
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(2)  # the same dropout and the same negatives
+        batch_loss(model, BATCH, config, make_loss(config)).backward()
+        grad = model.entity.weight.grad
+        assert grad is not None and grad.is_sparse == (on and loss == "sampled")  # 1vsall adds a dense one
+        densify_grads(model)
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name, dense in grads[0].items():
+        assert not grads[1][name].is_sparse
+        assert torch.allclose(dense, grads[1][name], atol=1e-6), name

@@ -505,8 +505,9 @@ def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
     shipped = REPO / "models" / "lp" / "fb15k-237-reader"
     saved = checkpoint.read_config(shipped)
     settings = continued(saved, str(shipped))
-    assert saved["train"]["device"] == "cuda" and saved["train"]["kge_warmup"] == 0.7
+    assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.8
     assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
+    assert settings["loss"] == "sampled" and settings["negatives"] == 2048  # its run's loss goes on
     assert settings["hparams"]["dim"] == 1024 and "num_entities" not in settings["hparams"]
     config = build_config(None, init=shipped, overrides={"budget_minutes": 5})
     assert (config.model, config.n3, config.lr, config.device, config.budget_minutes) == (
