@@ -112,7 +112,8 @@ def query_ranks(
     answers: dict[tuple[int, int], np.ndarray] | None = None,
 ) -> torch.Tensor:
     """The filtered rank of every query of ``split`` (or of a seeded subset of it), tails first, then heads
-    (:func:`with_inverse`'s order): the per-query numbers behind :func:`evaluate`, for paired comparisons."""
+    (:func:`with_inverse`'s order): :func:`metrics_from_ranks` sums them up; kept per query for paired
+    comparisons (``bench/lp_compare.py``)."""
     answers = answers if answers is not None else known_answers(data)
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
     ranks = []
@@ -123,24 +124,6 @@ def query_ranks(
         filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
         ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
     return torch.cat(ranks) if ranks else torch.empty(0)
-
-
-def evaluate(
-    scorer: Scorer,
-    data: TripleDataset,
-    split: str = "test",
-    *,
-    limit: int | None = None,
-    seed: int = 0,
-    batch_size: int = 256,
-    device: str | torch.device = "cpu",
-    answers: dict[tuple[int, int], np.ndarray] | None = None,
-) -> Metrics:
-    """Filtered MRR and Hits@1/3/10 over both directions of ``split`` (or a seeded subset of it)."""
-    return metrics_from_ranks(
-        query_ranks(scorer, data, split, limit=limit, seed=seed, batch_size=batch_size, device=device,
-                    answers=answers)
-    )  # fmt: skip
 
 
 def model_ranks(
@@ -173,7 +156,8 @@ def evaluate_model(
     answers: dict[tuple[int, int], np.ndarray] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Metrics:
-    """:func:`evaluate` for a model (:func:`model_ranks`)."""
+    """Filtered MRR and Hits@1/3/10 of a model over both directions of ``split`` (or a seeded subset of
+    it): :func:`metrics_from_ranks` of :func:`model_ranks`."""
     return metrics_from_ranks(
         model_ranks(model, data, split, limit=limit, seed=seed, device=device, answers=answers, log=log)
     )
