@@ -141,7 +141,7 @@ def continued(saved: dict[str, Any], path: str) -> dict[str, Any]:
     """The settings that go on training a checkpoint (``factloom lp train --init``): its run's own
     (``config.json``'s ``"train"``; only its model and hyperparameters where a checkpoint has none), less
     the machine they ran on (``device``, ``threads``) and any setting this version no longer has, with no
-    KGE-only stage (the shortcut has trained) and ``init_checkpoint`` = ``path``.
+    KGE-only stage (the shortcut has trained; so no ``stage_schedule``) and ``init_checkpoint`` = ``path``.
 
     Example:
         >>> continued({"model": "complex", "hparams": {"num_entities": 9, "num_relations": 2, "dim": 8},
@@ -152,7 +152,13 @@ def continued(saved: dict[str, Any], path: str) -> dict[str, Any]:
     run["hparams"] = checkpoint.trained_hparams(saved)
     known = {f.name for f in fields(TrainConfig)} - {"device", "threads"}
     run = {k: v for k, v in run.items() if k in known}
-    return {**run, "kge_warmup": 0.0, "freeze_kge_on_join": False, "init_checkpoint": path}
+    return {
+        **run,
+        "kge_warmup": 0.0,
+        "freeze_kge_on_join": False,
+        "stage_schedule": False,
+        "init_checkpoint": path,
+    }
 
 
 def build_config(

@@ -56,6 +56,11 @@ class TrainConfig:
             (:meth:`~reader.base.LinkPredictor.kge_parameters`): the reader then learns a residual on fixed
             entity and relation vectors and cannot reshape them. Off in every preset: on WN18RR (30 CPU
             minutes, bench/RESULTS.md) it did not stop the valid-MRR dip after the join and ended lower.
+        stage_schedule: with ``kge_warmup``, give each stage its own schedule (:func:`lr_factor`): the KGE
+            stage decays to zero by the join, so its tables end converged as a KGE run's do, rather than
+            being handed over a fifth of the way through their decay; then every group warms up and decays
+            anew over the rest of the run. Off: one decay over the whole run, the reader's layers peaking
+            at whatever rate is left when they join.
         n3: weight of N3 regularisation (Lacroix et al., ICML 2018): ``n3 / B * Σ (|h|³ + |r|³ + |t|³)``
             over the batch's factors (:meth:`~reader.base.LinkPredictor.factors`); 0 = off. It keeps
             embedding norms in check where 1-vs-all ComplEx overfits (its recipe for large ranks).
@@ -88,6 +93,7 @@ class TrainConfig:
     optimizer: str = "adam"
     kge_warmup: float = 0.0
     freeze_kge_on_join: bool = False
+    stage_schedule: bool = False
     weight_decay: float = 0.0
     n3: float = 0.0
     reader_n3: float = 0.0
@@ -128,6 +134,34 @@ def initial_model(data: TripleDataset, config: TrainConfig) -> LinkPredictor:
     if config.init_checkpoint is None:
         return MODELS[config.model].build(data, **config.hparams)
     return checkpoint.load_for_training(Path(config.init_checkpoint), data, config.model, config.hparams)
+
+
+def lr_factor(config: TrainConfig, progress: float, since: int, *, joined: bool) -> float:
+    """The multiple of a parameter group's ``base_lr`` to train with now: a linear warm-up over
+    ``config.warmup_steps`` times a linear decay to zero.
+
+    Args:
+        progress: how far the run is, 0 to 1 (of its epochs or its budget, whichever is further).
+        since: the steps this group has trained for in its schedule: since the run began, or since the
+            join for the reader's layers (and, with ``stage_schedule``, for every group).
+        joined: whether the reader has joined (``kge_warmup``).
+
+    Without ``config.stage_schedule`` the decay runs over the whole run; with it, over the KGE stage
+    (``progress`` 0 to ``kge_warmup``) and then anew over the reader stage.
+
+    Example:
+        >>> config = TrainConfig(kge_warmup=0.8, stage_schedule=True, warmup_steps=10)
+        >>> lr_factor(config, 0.4, 100, joined=False), lr_factor(config, 0.9, 5, joined=True)
+        (0.5, 0.3)
+    """
+    warm = min(1.0, (since + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+    if not config.stage_schedule:
+        left = 1.0 - progress
+    elif joined:
+        left = 1.0 - (progress - config.kge_warmup) / (1.0 - config.kge_warmup)
+    else:
+        left = 1.0 - progress / config.kge_warmup
+    return warm * max(0.0, left)
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -222,6 +256,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         model.set_kge_only(True)
     if config.freeze_kge_on_join and not config.kge_warmup:
         raise ValueError("freeze_kge_on_join needs kge_warmup > 0: without a KGE-only stage nothing joins")
+    if config.stage_schedule and not config.kge_warmup:
+        raise ValueError("stage_schedule needs kge_warmup > 0: without a KGE-only stage there is one stage")
     if min(config.n3, config.reader_n3, config.relation_prediction) < 0:
         raise ValueError(
             "n3, reader_n3 and relation_prediction must be >= 0, got "
@@ -287,15 +323,16 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             tic = time.perf_counter()
             batch = torch.as_tensor(queries[order[start : start + config.batch_size]], device=device)
             if config.kge_warmup and joined == 0 and progress() >= config.kge_warmup:
+                validate()  # the KGE stage's end is a candidate, and its score says what the reader adds
                 model.set_kge_only(False)
                 joined = step
                 for p in model.kge_parameters() if config.freeze_kge_on_join else []:
                     p.requires_grad_(False)  # no gradient, so Adam leaves them as they are
                 log(f"  {trained_s / 60:6.1f} min  step {step}: the reader joins the KGE shortcut")
             for group in optimizer.param_groups:
-                since = step - (0 if group["tables"] else joined)
-                warm = min(1.0, (since + 1) / config.warmup_steps) if config.warmup_steps else 1.0
-                group["lr"] = group["base_lr"] * warm * max(0.0, 1.0 - progress())
+                anew = bool(joined) and (config.stage_schedule or not group["tables"])
+                factor = lr_factor(config, progress(), step - (joined if anew else 0), joined=joined > 0)
+                group["lr"] = group["base_lr"] * factor
             loss = batch_loss(model, batch, config, loss_fn, autocast)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -19,13 +19,14 @@ from torch_geometric.nn import kge
 from app.errors import ConfigError
 from app.lp import build_config, evaluate_checkpoint, predict
 from reader import checkpoint
+from reader import train as train_module
 from reader.checkpoint import CheckpointError
 from reader.evaluate import evaluate_model
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.presets import PRESETS, continued
 from reader.registry import MODELS
-from reader.train import TrainConfig, make_optimizer, train
+from reader.train import TrainConfig, lr_factor, make_optimizer, train
 from retrieve.data import load_split_dir
 from retrieve.store_data import split_triples
 
@@ -501,12 +502,55 @@ def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny:
     assert result.history[-1]["valid_mrr"] == pytest.approx(same.mrr)
 
 
+def test_lr_factor_warms_up_then_decays_over_the_run_or_over_each_stage() -> None:
+    one = TrainConfig(kge_warmup=0.8, warmup_steps=10)
+    staged = TrainConfig(kge_warmup=0.8, warmup_steps=10, stage_schedule=True)
+    assert lr_factor(TrainConfig(), 0.25, 0, joined=False) == 0.75  # no warm-up: the decay alone
+    assert lr_factor(one, 0.0, 0, joined=False) == pytest.approx(0.1)  # the first of 10 warm-up steps
+    assert lr_factor(one, 0.5, 100, joined=False) == pytest.approx(0.5)
+    assert lr_factor(one, 0.8, 9, joined=True) == pytest.approx(0.2)  # the layers peak at what is left
+    assert lr_factor(staged, 0.4, 100, joined=False) == pytest.approx(0.5)  # half of the KGE stage
+    assert lr_factor(staged, 0.8, 100, joined=False) == 0.0  # converged by the join
+    assert lr_factor(staged, 0.8, 9, joined=True) == pytest.approx(1.0)  # then a schedule of its own
+    assert lr_factor(staged, 0.9, 100, joined=True) == pytest.approx(0.5)
+    assert lr_factor(staged, 1.0, 100, joined=True) == 0.0
+
+
+def test_stage_schedule_converges_the_kge_stage_scores_it_then_trains_the_reader(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = load_split_dir(tiny)
+    config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
+                         epochs=4, lr=1e-3, embedding_lr=1e-2, batch_size=16, warmup_steps=2, kge_warmup=0.5,
+                         stage_schedule=True, freeze_kge_on_join=True, eval_limit=10,
+                         eval_every_minutes=1e3)  # fmt: skip
+    factors: list[tuple[bool, float]] = []  # (joined, factor) per parameter group and step
+
+    def spy(config: TrainConfig, progress: float, since: int, *, joined: bool) -> float:
+        factors.append((joined, lr_factor(config, progress, since, joined=joined)))
+        return factors[-1][1]
+
+    monkeypatch.setattr(train_module, "lr_factor", spy)
+    result = train(data, config, log=lambda _: None)
+    steps_per_epoch = -(-2 * len(data.train) // 16)
+    groups = 2  # the tables, the layers
+    kge, reader = factors[: 2 * steps_per_epoch * groups], factors[2 * steps_per_epoch * groups :]
+    assert not any(joined for joined, _ in kge) and all(joined for joined, _ in reader)
+    assert kge[-1][1] == pytest.approx(1 / (2 * steps_per_epoch))  # the KGE stage's last step: its decay ends
+    assert reader[0][1] == pytest.approx(0.5) and reader[2][1] == pytest.approx(1 - 1 / (2 * steps_per_epoch))
+    assert [h["epoch"] for h in result.history] == [2.0, 4.0]  # scored at the join, then at the end
+    assert 0.0 < result.best_valid.mrr <= 1.0
+    with pytest.raises(ValueError, match="stage_schedule needs kge_warmup"):
+        train(data, TrainConfig(model="reader", stage_schedule=True), log=lambda _: None)
+
+
 def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
     shipped = REPO / "models" / "lp" / "fb15k-237-reader"
     saved = checkpoint.read_config(shipped)
     settings = continued(saved, str(shipped))
     assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.8
     assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
+    assert settings["stage_schedule"] is False  # a warm start has no KGE-only stage to schedule
     assert settings["loss"] == "sampled" and settings["negatives"] == 2048  # its run's loss goes on
     assert settings["hparams"]["dim"] == 1024 and "num_entities" not in settings["hparams"]
     config = build_config(None, init=shipped, overrides={"budget_minutes": 5})
