@@ -6,9 +6,14 @@ paired bootstrap over queries (``--resamples`` draws, seeded), and how many quer
 first checkpoint is the baseline. A difference whose interval excludes 0 is what "measurably beats" means
 for the shipped models (``models/lp/*/MODEL_CARD.md``).
 
+With ``--ablate-reader`` and one reader checkpoint, the baseline is the same weights with the reader's term
+zeroed (``set_kge_only(True)``: its KGE shortcut alone), so the difference is what reading the subgraphs adds.
+
 Usage:
     python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
         --checkpoint models/lp/fb15k-237-reader --checkpoint bench/out/RUN/fb15k-237-reader
+    python bench/lp_compare.py --dataset-dir ../shared/data/kg/wn18rr --checkpoint models/lp/wn18rr-reader \\
+        --ablate-reader
 """
 
 from __future__ import annotations
@@ -58,18 +63,25 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="a seeded subset of the split's triples")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--ablate-reader", action="store_true",
+                        help="one reader checkpoint, against itself with its reader term zeroed")  # fmt: skip
     args = parser.parse_args()
-    if len(args.checkpoint) != 2:
+    if args.ablate_reader and len(args.checkpoint) != 1:
+        parser.error("--ablate-reader takes exactly one --checkpoint: the reader to ablate")
+    if not args.ablate_reader and len(args.checkpoint) != 2:
         parser.error("--checkpoint must be given exactly twice: the baseline, then the candidate")
+    folders = args.checkpoint * 2 if args.ablate_reader else args.checkpoint
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_split_dir(args.dataset_dir)
     answers = known_answers(data)
     ranks = []
-    for folder in args.checkpoint:
+    for i, folder in enumerate(folders):
         try:
             model = checkpoint.load(folder, data)
-        except checkpoint.CheckpointError as exc:
+            if args.ablate_reader and i == 0:
+                model.set_kge_only(True)  # zeroes the reader's output layer: the shortcut scores alone
+        except (checkpoint.CheckpointError, ValueError) as exc:
             raise SystemExit(f"{folder}: {exc}") from exc
         ranks.append(model_ranks(model, data, args.split, limit=args.limit, answers=answers).double())
     old, new = ranks
@@ -77,9 +89,10 @@ def main() -> None:
     machine = f"{platform.node()} CPU x{torch.get_num_threads()} threads"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name} {args.split}, {len(old)} queries")
     print(f"{'checkpoint':60s} {'MRR':>7s} {'H@1':>7s} {'H@3':>7s} {'H@10':>7s}")
-    for label, folder, r in (("baseline", args.checkpoint[0], old), ("new", args.checkpoint[1], new)):
+    zeroed = " (reader term zeroed)" if args.ablate_reader else ""
+    for label, folder, r in (("baseline", folders[0], old), ("new", folders[1], new)):
         m = metrics_from_ranks(r)
-        name = f"{label}: {folder}"
+        name = f"{label}: {folder}{zeroed if label == 'baseline' else ''}"
         print(f"{name:60s} {m.mrr:7.4f} {m.hits1:7.4f} {m.hits3:7.4f} {m.hits10:7.4f}")
     print(f"MRR new - baseline: {diff:+.4f}, 95 % paired bootstrap [{low:+.4f}, {high:+.4f}] "
           f"({args.resamples} resamples)")  # fmt: skip

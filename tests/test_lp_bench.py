@@ -23,6 +23,24 @@ def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
+def trained_tiny(tmp_path: Path, models: str) -> tuple[Path, Path]:
+    """A tiny graph, and ``bench/lp.py``'s checkpoints of ``models`` trained on it briefly: (data, out)."""
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    trained = bench_lp(
+        "--dataset-dir", str(data), "--models", models, "--budget-minutes", "0.01", "--out", str(out)
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    return data, out
+
+
+def lp_compare(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python bench/lp_compare.py --dataset-dir DATA ARGS`` with 50 resamples, output captured."""
+    command = [sys.executable, str(REPO / "bench" / "lp_compare.py"), "--dataset-dir", str(data), *args,
+               "--resamples", "50"]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
 def test_parallel_run_prints_every_model(tmp_path: Path) -> None:
     data = write_tiny_kg(tmp_path / "tiny")
     out = tmp_path / "out"
@@ -155,20 +173,11 @@ def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
 def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: Path) -> None:
     """``bench/lp_compare.py``: each row's MRR is the run's own test score (same queries, same ranks), a
     checkpoint against itself differs by exactly 0 on every query, and one checkpoint alone is refused."""
-    data = write_tiny_kg(tmp_path / "tiny")
-    out = tmp_path / "out"
-    trained = bench_lp(
-        "--dataset-dir", str(data), "--models", "complex,rotate", "--budget-minutes", "0.01",
-        "--out", str(out),
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.stdout + trained.stderr
+    data, out = trained_tiny(tmp_path, "complex,rotate")
     old, new = out / "tiny-complex", out / "tiny-rotate"
 
     def compare(*folders: Path) -> subprocess.CompletedProcess[str]:
-        flags = [arg for folder in folders for arg in ("--checkpoint", str(folder))]
-        command = [sys.executable, str(REPO / "bench" / "lp_compare.py"), "--dataset-dir", str(data), *flags,
-                   "--resamples", "50"]  # fmt: skip
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+        return lp_compare(data, *[arg for folder in folders for arg in ("--checkpoint", str(folder))])
 
     result = compare(old, new)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -181,3 +190,27 @@ def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: 
     assert "better by new: 0, worse: 0, tied: 24" in same.stdout
     alone = compare(old)
     assert alone.returncode == 2 and "exactly twice" in alone.stderr
+
+
+def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(tmp_path: Path) -> None:
+    """``bench/lp_compare.py --ablate-reader``: the new row is the reader as saved (its run's test MRR), the
+    baseline row the same weights scoring with the KGE shortcut alone; a model without one is refused."""
+    from reader import checkpoint
+    from reader.evaluate import evaluate_model
+    from retrieve.data import load_split_dir
+
+    data, out = trained_tiny(tmp_path, "reader,complex")
+    reader = out / "tiny-reader"
+    result = lp_compare(data, "--checkpoint", str(reader), "--ablate-reader")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+    assert "(reader term zeroed)" in " ".join(rows["baseline"])
+    assert float(rows["new"][-4]) == round(json.loads((reader / "metrics.json").read_text())["mrr"], 4)
+    split = load_split_dir(data)
+    shortcut = checkpoint.load(reader, split)
+    shortcut.set_kge_only(True)
+    assert float(rows["baseline"][-4]) == round(evaluate_model(shortcut, split, "test").mrr, 4)
+    refused = lp_compare(data, "--checkpoint", str(out / "tiny-complex"), "--ablate-reader")
+    assert refused.returncode == 1 and "has no KGE shortcut" in refused.stderr
+    two = lp_compare(data, "--checkpoint", str(reader), "--checkpoint", str(reader), "--ablate-reader")
+    assert two.returncode == 2 and "exactly one --checkpoint" in two.stderr
