@@ -549,7 +549,7 @@ def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
     saved = checkpoint.read_config(shipped)
     settings = continued(saved, str(shipped))
     assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.85
-    assert saved["train"]["stage_schedule"] is True
+    assert saved["train"]["stage_schedule"] is True and saved["train"]["relation_prediction"] == 4.0
     assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
     assert settings["stage_schedule"] is False  # a warm start has no KGE-only stage to schedule
     assert settings["loss"] == "sampled" and settings["negatives"] == 2048  # its run's loss goes on
