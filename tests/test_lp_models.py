@@ -329,6 +329,20 @@ def test_every_bench_config_builds_a_model_that_scores(tiny: Path, path: Path) -
     assert model.score(torch.tensor([[0, 0], [3, 4]])).shape == (2, data.num_entities)
 
 
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "bench" / "configs" / "warm-start").glob("*.json")), ids=lambda p: p.stem
+)
+def test_every_warm_start_config_overrides_the_checkpoints_settings(path: Path) -> None:
+    """``bench/configs/warm-start/`` holds ``lp train --init CKPT --config FILE`` overlays: no preset (the
+    checkpoint's own run settings are their base) and nothing that shapes a weight."""
+    settings = json.loads(path.read_text())
+    assert not {"preset", "hparams", "model"} & set(settings)
+    shipped = REPO / "models" / "lp" / "fb15k-237-reader"
+    config = build_config(None, config_file=path, init=shipped, overrides={"budget_minutes": 1})
+    assert config.init_checkpoint == str(shipped) and config.budget_minutes == 1
+    assert {key: getattr(config, key) for key in settings} == settings
+
+
 @pytest.mark.parametrize("name", ["complex", "rotate", "reader"])
 def test_training_beats_chance_on_tiny_graph(tiny: Path, name: str) -> None:
     data = load_split_dir(tiny)
@@ -548,15 +562,18 @@ def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
     shipped = REPO / "models" / "lp" / "fb15k-237-reader"
     saved = checkpoint.read_config(shipped)
     settings = continued(saved, str(shipped))
-    assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.85
+    # the shipped checkpoint is itself a warm start: bench/configs/warm-start/polish-1vsall.json
+    assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.75
     assert saved["train"]["stage_schedule"] is True and saved["train"]["relation_prediction"] == 4.0
+    assert saved["train"]["init_checkpoint"] == "models/lp/fb15k-237-reader"
     assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
     assert settings["stage_schedule"] is False  # a warm start has no KGE-only stage to schedule
-    assert settings["loss"] == "sampled" and settings["negatives"] == 2048  # its run's loss goes on
+    assert settings["loss"] == "1vsall" and settings["negatives"] == 2048  # its run's loss goes on
     assert settings["hparams"]["dim"] == 1024 and "num_entities" not in settings["hparams"]
+    assert settings["init_checkpoint"] == str(shipped)  # this start, not the one its run began from
     config = build_config(None, init=shipped, overrides={"budget_minutes": 5})
     assert (config.model, config.n3, config.lr, config.device, config.budget_minutes) == (
-        "reader", 0.05, 0.002, "auto", 5)  # fmt: skip
+        "reader", 0.05, 0.001, "auto", 5)  # fmt: skip
 
 
 def test_config_file_and_unknown_setting(tmp_path: Path) -> None:
