@@ -52,6 +52,8 @@ class TrainConfig:
         kge_warmup: fraction of the run (of the budget or the epochs, whichever ends it) trained as the
             model's KGE part alone (:meth:`~reader.base.LinkPredictor.set_kge_only`; the reader with a
             shortcut): the tables learn at KGE speed, then the reader joins, its layers warming up anew.
+            The stage zeroes the reader's output layer, so its term starts at 0; on a warm start the other
+            layers keep the checkpoint's weights, and the start is scored (a candidate) before the zeroing.
         freeze_kge_on_join: once the reader joins, stop training the KGE part's tables
             (:meth:`~reader.base.LinkPredictor.kge_parameters`): the reader then learns a residual on fixed
             entity and relation vectors and cannot reshape them. Off in every preset: on WN18RR (30 CPU
@@ -253,7 +255,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     if not 0.0 <= config.kge_warmup < 1.0:
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
-        model.set_kge_only(True)
+        model.kge_parameters()  # fail now if it has no KGE part; the switch comes after a warm start's score
     if config.freeze_kge_on_join and not config.kge_warmup:
         raise ValueError("freeze_kge_on_join needs kge_warmup > 0: without a KGE-only stage nothing joins")
     if config.stage_schedule and not config.kge_warmup:
@@ -316,6 +318,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     sparse_lookups(model, True)
     if config.init_checkpoint is not None:
         validate()  # the start is a candidate: a warm start never returns worse than it began on valid
+    if config.kge_warmup:  # after that score: the switch zeroes the reader's output layer
+        model.set_kge_only(True)
     done = False
     while not done:
         order = rng.permutation(len(queries))

@@ -507,6 +507,25 @@ def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Pa
         build_config(None, init=tmp_path / "ckpt", config_file=named)
 
 
+def test_warm_start_with_a_kge_stage_scores_its_start_as_saved(tiny: Path, tmp_path: Path) -> None:
+    """The KGE-only stage zeroes the reader's output layer: the start must be scored, and kept as a
+    candidate, before that, or a polish run could return less than the checkpoint it began from."""
+    data = load_split_dir(tiny)
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"hparams": {"dim": 16, "ffn": 32}, "eval_limit": 50}))
+    config = build_config("reader", config_file=small, overrides={"epochs": 3})
+    first = train(data, config, log=lambda _: None)
+    checkpoint.save(first.model, data, tmp_path / "ckpt")
+    frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5}  # rates 0: nothing moves
+    again = train(data, build_config(None, init=tmp_path / "ckpt", overrides=frozen), log=lambda _: None)
+    as_saved = evaluate_model(first.model, data, "valid", limit=50, seed=0).mrr
+    start, join = again.history[0]["valid_mrr"], again.history[1]["valid_mrr"]
+    assert start == pytest.approx(as_saved) and join != pytest.approx(as_saved)  # the join is KGE-only
+    q = torch.tensor([[0, 0], [5, 2]])
+    if start > max(h["valid_mrr"] for h in again.history[1:]):
+        assert torch.allclose(again.model.score(q), first.model.score(q))  # the reading came back
+
+
 def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny: Path) -> None:
     data = load_split_dir(tiny)
     config = TrainConfig(model="complex", hparams={"dim": 16}, epochs=1, seed=3, eval_limit=4)
