@@ -8,6 +8,9 @@
 #                                        (git-ignored locally; name .lpdata in the call's carry)
 #   bench/device.sh restore              here, after the call: move the stashed weights back
 #   bench/device.sh data DEST            there: unpack .lpdata/kg.tar.xz into DEST (DEST/fb15k-237, ...)
+#   bench/device.sh keep-best DIR        there: of the checkpoints DIR/*/ (bench/lp.py --out), keep the weights
+#                                        of the best valid MRR (metrics.json's valid_mrr) and delete the
+#                                        others' model.safetensors: two 37 MB models exceed what comes back
 #   bench/device.sh pack DIR             there, last: DIR's whole content as one tar cut into 15 MiB parts
 #                                        (DIR/results.tar.part-aa, -ab, ...), everything else removed
 #   bench/device.sh unpack FILES_AT DEST here: join the parts and untar into DEST
@@ -41,6 +44,21 @@ restore)
     ;;
 data)
     mkdir -p "$1" && tar -C "$1" -xJf .lpdata/kg.tar.xz
+    ;;
+keep-best)
+    "${PYTHON:-python3}" - "${1:?keep-best DIR}" <<'EOF'
+import json, sys
+from pathlib import Path
+found = Path(sys.argv[1]).glob("*/metrics.json")
+runs = [(json.loads(m.read_text()).get("valid_mrr") or 0.0, m.parent) for m in found]
+if not runs:
+    sys.exit(f"keep-best: no */metrics.json under {sys.argv[1]}")
+best = max(runs)[1]
+for score, folder in sorted(runs, reverse=True):
+    print(f"{'kept   ' if folder == best else 'dropped'} {folder.name}: valid MRR {score:.4f}")
+    if folder != best:
+        (folder / "model.safetensors").unlink(missing_ok=True)
+EOF
     ;;
 pack)
     dir=${1:?pack DIR}

@@ -8,6 +8,10 @@ split (or ``--limit`` triples, seeded) and print one table with every model of t
 entry ``MODEL:FILE.json`` (or ``.toml``) trains with that config file, which names its own ``"preset"``
 (``bench/configs/``); its row is named by the file's stem.
 
+With ``--init CKPT`` every entry is a warm start of that checkpoint (``factloom lp train --init``): the
+checkpoint's own run settings take the preset's place, and an entry ``MODEL:FILE.json`` is an overlay on
+them (``bench/configs/warm-start/``), so one call can try several continuations of one model.
+
 With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
 them alike); each child's log goes to ``<out>/logs/`` and the parent prints the joint table.
@@ -20,6 +24,9 @@ Usage:
     python bench/lp.py --dataset-dir DIR --models rotate --config lr.json  # {"lr": 0.1} over the preset
     python bench/lp.py --dataset-dir DIR --models reader:bench/configs/rank512-late.json,complex \
         --budget-minutes 6 --device cuda --parallel --child-threads 3  # a config file in an entry
+    python bench/lp.py --dataset-dir DIR --init models/lp/fb15k-237-reader --parallel --child-threads 6 \
+        --models reader:WARM/gpu-reader.json,reader:WARM/gpu-polish.json \
+        --budget-minutes 5.5 --device cuda --half  # two warm starts; WARM = bench/configs/warm-start
 
 Published filtered MRR for scale (both directions): KG-R3 .390 FB15k-237 / .472 WN18RR; NBFNet .416 / .551;
 ComplEx (LibKGE) .348 / .475; RotatE .337 / .477.
@@ -43,7 +50,7 @@ import torch
 from ingest.files import write_file
 from reader import checkpoint
 from reader.evaluate import evaluate_model
-from reader.presets import PRESETS, build_config, load_settings, merge_settings
+from reader.presets import PRESETS, build_config, continued, load_settings, merge_settings
 from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, train
 from retrieve.data import load_split_dir
@@ -58,7 +65,8 @@ def config_for(
     if preset is not None and is_config_file(preset):  # the entry's file, then --config's values on top
         settings = merge_settings(load_settings(Path(preset)), settings or {})
         preset = None
-    return build_config(model, preset=preset, settings=settings, overrides=overrides)
+    base = continued(checkpoint.read_config(args.init), str(args.init)) if args.init else None
+    return build_config(model, preset=preset, settings=settings, overrides=overrides, base=base)
 
 
 def is_config_file(preset: str) -> bool:
@@ -136,6 +144,8 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
                 command += ["--preset", args.preset]
             if args.config:
                 command += ["--config", str(args.config)]
+            if args.init:
+                command += ["--init", str(args.init)]
             if args.half:
                 command.append("--half")
             log = (out / "logs" / f"{name}.log").open("w")
@@ -184,6 +194,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--init", type=Path, help="warm-start every entry from this checkpoint folder")
     parser.add_argument("--half", action="store_true", help="save fp16 weights; re-evaluates the saved copy")
     parser.add_argument("--parallel", action="store_true", help="train every model at once, one process each")
     parser.add_argument("--child-threads", type=int, default=1, help="torch threads per --parallel process")
@@ -209,6 +220,10 @@ def main() -> None:
             if named is not None and named not in PRESETS:
                 parser.error(f"{path}: unknown preset {named!r}; choose from {', '.join(PRESETS)}")
 
+    if args.init and any(p is not None and not is_config_file(p) for _, p in entries):
+        parser.error(
+            "with --init an entry is MODEL or MODEL:OVERLAY.json (the checkpoint's settings are its preset)"
+        )
     if args.parallel:
         rows = run_parallel(args)
     else:

@@ -58,6 +58,9 @@ class TrainConfig:
             (:meth:`~reader.base.LinkPredictor.kge_parameters`): the reader then learns a residual on fixed
             entity and relation vectors and cannot reshape them. Off in every preset: on WN18RR (30 CPU
             minutes, bench/RESULTS.md) it did not stop the valid-MRR dip after the join and ended lower.
+            Without ``kge_warmup`` the reader has joined from the first step, so the tables stay as they
+            are for the whole run: a warm start (``init_checkpoint``) that trains only the reader's layers,
+            its output layer kept. A fresh model's tables are random, so that case needs a checkpoint.
         stage_schedule: with ``kge_warmup``, give each stage its own schedule (:func:`lr_factor`): the KGE
             stage decays to zero by the join, so its tables end converged as a KGE run's do, rather than
             being handed over a fifth of the way through their decay; then every group warms up and decays
@@ -256,8 +259,12 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
     if config.kge_warmup:
         model.kge_parameters()  # fail now if it has no KGE part; the switch comes after a warm start's score
-    if config.freeze_kge_on_join and not config.kge_warmup:
-        raise ValueError("freeze_kge_on_join needs kge_warmup > 0: without a KGE-only stage nothing joins")
+    if config.freeze_kge_on_join and not config.kge_warmup and config.init_checkpoint is None:
+        raise ValueError(
+            "freeze_kge_on_join needs kge_warmup > 0 or init_checkpoint: without a KGE-only stage the "
+            "tables would stay as initialised"
+        )
+    frozen = model.kge_parameters() if config.freeze_kge_on_join else []  # fails now if it has none
     if config.stage_schedule and not config.kge_warmup:
         raise ValueError("stage_schedule needs kge_warmup > 0: without a KGE-only stage there is one stage")
     if min(config.n3, config.reader_n3, config.relation_prediction) < 0:
@@ -320,6 +327,9 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         validate()  # the start is a candidate: a warm start never returns worse than it began on valid
     if config.kge_warmup:  # after that score: the switch zeroes the reader's output layer
         model.set_kge_only(True)
+    else:  # the reader has joined from the start
+        for p in frozen:
+            p.requires_grad_(False)
     done = False
     while not done:
         order = rng.permutation(len(queries))
@@ -330,7 +340,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
                 validate()  # the KGE stage's end is a candidate, and its score says what the reader adds
                 model.set_kge_only(False)
                 joined = step
-                for p in model.kge_parameters() if config.freeze_kge_on_join else []:
+                for p in frozen:
                     p.requires_grad_(False)  # no gradient, so Adam leaves them as they are
                 log(f"  {trained_s / 60:6.1f} min  step {step}: the reader joins the KGE shortcut")
             for group in optimizer.param_groups:
@@ -358,8 +368,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     assert best is not None
     if config.kge_warmup:
         model.set_kge_only(False)  # a first-stage snapshot scores the same: its reader term is 0
-        for p in model.kge_parameters() if config.freeze_kge_on_join else []:
-            p.requires_grad_(True)
+    for p in frozen:
+        p.requires_grad_(True)
     model.load_state_dict(best[1])
     model.eval()
     return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch)

@@ -7,6 +7,7 @@ The tiny ring graph and a 1.2-second budget keep this to a few seconds; what is 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,49 @@ def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(tmp_path: 
     assert refused.returncode == 1 and "has no KGE shortcut" in refused.stderr
     two = lp_compare(data, "--checkpoint", str(reader), "--checkpoint", str(reader), "--ablate-reader")
     assert two.returncode == 2 and "exactly one --checkpoint" in two.stderr
+
+
+def test_init_warm_starts_every_entry_from_the_checkpoint(tmp_path: Path) -> None:
+    """``--init CKPT``: each entry continues CKPT with its run's settings; an entry's file is an overlay on
+    them, and an entry naming a preset is refused (the checkpoint's run is the preset)."""
+    data, out = trained_tiny(tmp_path, "reader")
+    start = out / "tiny-reader"
+    overlay = tmp_path / "frozen.json"
+    overlay.write_text('{"freeze_kge_on_join": true, "lr": 0.0002}')
+    again = tmp_path / "again"
+    result = bench_lp(
+        "--dataset-dir", str(data), "--init", str(start), "--models", f"reader:{overlay},reader",
+        "--budget-minutes", "0.01", "--parallel", "--out", str(again)
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = json.loads((start / "config.json").read_text())["train"]
+    for name, lr, frozen in (("frozen", 0.0002, True), ("reader", first["lr"], False)):
+        train = json.loads((again / f"tiny-{name}" / "config.json").read_text())["train"]
+        assert train["init_checkpoint"] == str(start)  # and the model it holds, every argument spelt out:
+        assert first["hparams"].items() <= train["hparams"].items()
+        assert (train["lr"], train["freeze_kge_on_join"]) == (lr, frozen)
+        history = json.loads((again / f"tiny-{name}" / "metrics.json").read_text())["history"]
+        assert history[0]["epoch"] == 0.0  # the start was scored first, as a candidate
+    refused = bench_lp(
+        "--dataset-dir", str(data), "--init", str(start), "--models", "reader:reader-staged", timeout=60
+    )  # fmt: skip
+    assert refused.returncode == 2 and "with --init an entry is MODEL or MODEL:OVERLAY.json" in refused.stderr
+
+
+def test_device_keep_best_keeps_the_weights_of_the_best_valid_score(tmp_path: Path) -> None:
+    """``bench/device.sh keep-best``: only one 37 MB model fits what a lent GPU sends back."""
+    for name, valid in (("a", 0.31), ("b", 0.35), ("c", None)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"valid_mrr": valid}))
+        (tmp_path / name / "model.safetensors").write_bytes(b"weights")
+    env = {**os.environ, "PYTHON": sys.executable}
+    command = ["bash", str(REPO / "bench" / "device.sh"), "keep-best", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.parent.name for p in tmp_path.glob("*/model.safetensors")) == ["b"]
+    assert result.stdout.splitlines()[0] == "kept    b: valid MRR 0.3500"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    command[-1] = str(empty)
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode != 0 and "no */metrics.json under" in refused.stderr

@@ -183,7 +183,7 @@ def test_freeze_kge_on_join_fixes_the_tables_and_trains_the_layers(tiny: Path) -
     assert all(row[1:3] == seen[switch][1:3] for row in seen[switch:])  # and not after the join
     assert seen[switch][3] != seen[-1][3]  # while the layers did
     assert all(p.requires_grad for p in result.model.kge_parameters())  # trainable again for whoever's next
-    with pytest.raises(ValueError, match="freeze_kge_on_join needs kge_warmup"):
+    with pytest.raises(ValueError, match="freeze_kge_on_join needs kge_warmup > 0 or init_checkpoint"):
         train(data, TrainConfig(model="reader", freeze_kge_on_join=True), log=lambda _: None)
     with pytest.raises(ValueError, match="no KGE shortcut"):
         MODELS["complex"].build(data, dim=8).kge_parameters()
@@ -523,6 +523,41 @@ def test_warm_start_with_a_kge_stage_scores_its_start_as_saved(tiny: Path, tmp_p
     assert start == pytest.approx(as_saved) and join != pytest.approx(as_saved)  # the join is KGE-only
     best = max(h["valid_mrr"] for h in again.history)  # the best candidate is what training returns
     assert evaluate_model(again.model, data, "valid", limit=50, seed=0).mrr == pytest.approx(best)
+
+
+def test_warm_start_frozen_from_the_first_step_trains_the_layers_alone(tiny: Path, tmp_path: Path) -> None:
+    """``freeze_kge_on_join`` without a KGE stage on a warm start: the reader goes on training on the
+    checkpoint's tables as they are, its output layer kept (no stage zeroes it)."""
+    data = load_split_dir(tiny)
+    small = tmp_path / "small.json"
+    small.write_text(json.dumps({"hparams": {"dim": 16, "ffn": 32, "shortcut": "complex"}, "eval_limit": 50}))
+    config = build_config("reader", config_file=small, overrides={"epochs": 3})
+    first = train(data, config, log=lambda _: None)
+    checkpoint.save(first.model, data, tmp_path / "ckpt")
+    saved = {k: v.clone() for k, v in first.model.state_dict().items()}
+    settings = {"epochs": 2, "lr": 1e-2, "embedding_lr": 1e-2, "freeze_kge_on_join": True, "eval_limit": 50}
+    config = build_config(None, init=tmp_path / "ckpt", overrides=settings)
+    seen: list[torch.Tensor] = []
+    reader_cls = MODELS["reader"]
+    original = reader_cls.training_terms
+
+    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
+        seen.append(self.out[-1].weight.detach().clone())
+        return original(self, queries, answers)
+
+    reader_cls.training_terms = spy  # type: ignore[method-assign]
+    try:
+        again = train(data, config, log=lambda _: None)
+    finally:
+        reader_cls.training_terms = original  # type: ignore[method-assign]
+    assert torch.equal(seen[0], saved["out.2.weight"]) and seen[0].abs().sum() > 0  # kept, not zeroed
+    # the last state trained, whichever candidate training returns
+    assert not torch.equal(seen[-1], saved["out.2.weight"])
+    assert again.history[0]["valid_mrr"] == pytest.approx(first.best_valid.mrr)  # the start, as saved
+    model = again.model
+    assert torch.equal(model.entity.weight, saved["entity.weight"])
+    assert torch.equal(model.diag.weight, saved["diag.weight"])
+    assert all(p.requires_grad for p in model.kge_parameters())  # trainable again for whoever's next
 
 
 def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny: Path) -> None:
