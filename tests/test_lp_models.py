@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,8 +28,8 @@ from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.presets import PRESETS, continued
 from reader.registry import MODELS
-from reader.train import TrainConfig, lr_factor, make_optimizer, train
-from retrieve.data import load_split_dir
+from reader.train import TrainConfig, TrainResult, lr_factor, make_optimizer, train
+from retrieve.data import TripleDataset, load_split_dir
 from retrieve.store_data import split_triples
 
 RANDOM_MRR = 0.15  # filtered MRR of random scores on the tiny graph is about 0.1
@@ -129,6 +131,24 @@ def test_kge_only_reader_scores_exactly_like_its_shortcut(tiny: Path) -> None:
         MODELS["complex"].build(data, dim=8).set_kge_only(True)
 
 
+def train_watching(
+    data: TripleDataset, config: TrainConfig, watch: Callable[[Any], None], log: Callable[[str], None]
+) -> TrainResult:
+    """``train`` with ``watch(reader)`` called before each of the reader's training steps."""
+    reader_cls = MODELS["reader"]
+    original = reader_cls.training_terms
+
+    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
+        watch(self)
+        return original(self, queries, answers)
+
+    reader_cls.training_terms = spy  # type: ignore[method-assign]
+    try:
+        return train(data, config, log=log)
+    finally:
+        reader_cls.training_terms = original  # type: ignore[method-assign]
+
+
 def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
     data = load_split_dir(tiny)
     config = TrainConfig(model="reader", hparams={"dim": 16, "heads": 2, "ffn": 32, "shortcut": "complex"},
@@ -136,18 +156,11 @@ def test_kge_warmup_trains_tables_first_then_the_reader(tiny: Path) -> None:
                          kge_warmup=0.5, eval_limit=10, eval_every_minutes=1e-4)  # fmt: skip
     lines: list[str] = []
     seen: list[tuple[bool, float]] = []
-    reader_cls = MODELS["reader"]
-    original = reader_cls.training_terms
 
-    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
-        seen.append((self.kge_only, self.query.layers[0].linear1.weight.abs().sum().item()))
-        return original(self, queries, answers)
+    def watch(r: Any) -> None:
+        seen.append((r.kge_only, r.query.layers[0].linear1.weight.abs().sum().item()))
 
-    reader_cls.training_terms = spy  # type: ignore[method-assign]
-    try:
-        result = train(data, config, log=lines.append)
-    finally:
-        reader_cls.training_terms = original  # type: ignore[method-assign]
+    result = train_watching(data, config, watch, log=lines.append)
     steps_per_epoch = -(-2 * len(data.train) // 16)
     switch = next(i for i, (kge_only, _) in enumerate(seen) if not kge_only)
     assert switch == 4 * steps_per_epoch  # half of 8 epochs as KGE alone
@@ -165,19 +178,12 @@ def test_freeze_kge_on_join_fixes_the_tables_and_trains_the_layers(tiny: Path) -
                          epochs=6, lr=1e-3, embedding_lr=1e-2, batch_size=16, kge_warmup=0.5,
                          freeze_kge_on_join=True, eval_limit=10)  # fmt: skip
     seen: list[tuple[bool, float, float, float]] = []
-    reader_cls = MODELS["reader"]
-    original = reader_cls.training_terms
 
-    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
-        seen.append((self.kge_only, self.entity.weight.sum().item(), self.diag.weight.sum().item(),
-                     self.query.layers[0].linear1.weight.sum().item()))  # fmt: skip
-        return original(self, queries, answers)
+    def watch(r: Any) -> None:
+        seen.append((r.kge_only, r.entity.weight.sum().item(), r.diag.weight.sum().item(),
+                     r.query.layers[0].linear1.weight.sum().item()))  # fmt: skip
 
-    reader_cls.training_terms = spy  # type: ignore[method-assign]
-    try:
-        result = train(data, config, log=lambda _: None)
-    finally:
-        reader_cls.training_terms = original  # type: ignore[method-assign]
+    result = train_watching(data, config, watch, log=lambda _: None)
     switch = next(i for i, row in enumerate(seen) if not row[0])
     assert seen[0][1:3] != seen[switch][1:3]  # the tables trained in the KGE-only stage
     assert all(row[1:3] == seen[switch][1:3] for row in seen[switch:])  # and not after the join
@@ -538,18 +544,11 @@ def test_warm_start_frozen_from_the_first_step_trains_the_layers_alone(tiny: Pat
     settings = {"epochs": 2, "lr": 1e-2, "embedding_lr": 1e-2, "freeze_kge_on_join": True, "eval_limit": 50}
     config = build_config(None, init=tmp_path / "ckpt", overrides=settings)
     seen: list[torch.Tensor] = []
-    reader_cls = MODELS["reader"]
-    original = reader_cls.training_terms
 
-    def spy(self, queries, answers):  # type: ignore[no-untyped-def]
-        seen.append(self.out[-1].weight.detach().clone())
-        return original(self, queries, answers)
+    def watch(r: Any) -> None:
+        seen.append(r.out[-1].weight.detach().clone())
 
-    reader_cls.training_terms = spy  # type: ignore[method-assign]
-    try:
-        again = train(data, config, log=lambda _: None)
-    finally:
-        reader_cls.training_terms = original  # type: ignore[method-assign]
+    again = train_watching(data, config, watch, log=lambda _: None)
     assert torch.equal(seen[0], saved["out.2.weight"]) and seen[0].abs().sum() > 0  # kept, not zeroed
     # the last state trained, whichever candidate training returns
     assert not torch.equal(seen[-1], saved["out.2.weight"])
