@@ -513,15 +513,21 @@ def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Pa
         build_config(None, init=tmp_path / "ckpt", config_file=named)
 
 
+def saved_reader(data: TripleDataset, folder: Path, hparams: dict[str, Any]) -> TrainResult:
+    """A ``reader`` with ``hparams`` trained 3 epochs (valid subset 50), saved as checkpoint ``folder``."""
+    settings = folder.with_suffix(".json")
+    settings.write_text(json.dumps({"hparams": hparams, "eval_limit": 50}))
+    config = build_config("reader", config_file=settings, overrides={"epochs": 3})
+    first = train(data, config, log=lambda _: None)
+    checkpoint.save(first.model, data, folder)
+    return first
+
+
 def test_warm_start_with_a_kge_stage_scores_its_start_as_saved(tiny: Path, tmp_path: Path) -> None:
     """The KGE-only stage zeroes the reader's output layer: the start must be scored, and kept as a
     candidate, before that, or a polish run could return less than the checkpoint it began from."""
     data = load_split_dir(tiny)
-    small = tmp_path / "small.json"
-    small.write_text(json.dumps({"hparams": {"dim": 16, "ffn": 32}, "eval_limit": 50}))
-    config = build_config("reader", config_file=small, overrides={"epochs": 3})
-    first = train(data, config, log=lambda _: None)
-    checkpoint.save(first.model, data, tmp_path / "ckpt")
+    first = saved_reader(data, tmp_path / "ckpt", {"dim": 16, "ffn": 32})
     frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5}  # rates 0: nothing moves
     again = train(data, build_config(None, init=tmp_path / "ckpt", overrides=frozen), log=lambda _: None)
     as_saved = evaluate_model(first.model, data, "valid", limit=50, seed=0).mrr
@@ -535,11 +541,7 @@ def test_warm_start_frozen_from_the_first_step_trains_the_layers_alone(tiny: Pat
     """``freeze_kge_on_join`` without a KGE stage on a warm start: the reader goes on training on the
     checkpoint's tables as they are, its output layer kept (no stage zeroes it)."""
     data = load_split_dir(tiny)
-    small = tmp_path / "small.json"
-    small.write_text(json.dumps({"hparams": {"dim": 16, "ffn": 32, "shortcut": "complex"}, "eval_limit": 50}))
-    config = build_config("reader", config_file=small, overrides={"epochs": 3})
-    first = train(data, config, log=lambda _: None)
-    checkpoint.save(first.model, data, tmp_path / "ckpt")
+    first = saved_reader(data, tmp_path / "ckpt", {"dim": 16, "ffn": 32, "shortcut": "complex"})
     saved = {k: v.clone() for k, v in first.model.state_dict().items()}
     settings = {"epochs": 2, "lr": 1e-2, "embedding_lr": 1e-2, "freeze_kge_on_join": True, "eval_limit": 50}
     config = build_config(None, init=tmp_path / "ckpt", overrides=settings)
