@@ -14,7 +14,7 @@ from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
 from reader import checkpoint, presets
 from reader.evaluate import Metrics, evaluate_model
-from reader.train import TrainConfig, resolve_device, train
+from reader.train import TrainConfig, resolve_device, save_run, train
 from retrieve.data import TripleDataset
 
 
@@ -72,7 +72,7 @@ def train_to(
                "history": result.history, "config": config.as_json(),
                "weights": "fp16" if half else "fp32",
                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
-    checkpoint.save(result.model, data, out, extra={"train": config.as_json()}, half=half, metrics=summary)
+    save_run(result, config, data, out, half=half, metrics=summary)
     return summary
 
 

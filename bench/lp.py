@@ -52,7 +52,7 @@ from reader import checkpoint
 from reader.evaluate import evaluate_model
 from reader.presets import PRESETS, build_config, continued, load_settings, merge_settings
 from reader.registry import MODELS
-from reader.train import TrainConfig, resolve_device, train
+from reader.train import TrainConfig, resolve_device, save_run, train
 from retrieve.data import load_split_dir
 
 
@@ -110,8 +110,7 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     if args.out:
         target = args.out / f"{data.name}-{label}"
         summary = {**row, "history": result.history}  # saved with the weights: never a stale summary
-        checkpoint.save(result.model, data, target, extra={"train": config.as_json()}, half=args.half,
-                        metrics=summary)  # fmt: skip
+        save_run(result, config, data, target, half=args.half, metrics=summary)
         if args.half:  # the shipped weights are what counts: score them again
             saved = checkpoint.load(target, data, device=device)
             saved.cache = getattr(result.model, "cache", None)

@@ -70,6 +70,7 @@ def main() -> None:
         parser.error("--ablate-reader takes exactly one --checkpoint: the reader to ablate")
     if not args.ablate_reader and len(args.checkpoint) != 2:
         parser.error("--checkpoint must be given exactly twice: the baseline, then the candidate")
+    # ablating loads the checkpoint twice: set_kge_only zeroes the output layer, so one copy cannot be both
     folders = args.checkpoint * 2 if args.ablate_reader else args.checkpoint
     if args.threads:
         torch.set_num_threads(args.threads)

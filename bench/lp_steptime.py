@@ -90,7 +90,7 @@ WIDE = Path(__file__).parent / "configs" / "rank512-late-rn3.json"
 def wide_rows(data: TripleDataset, batches: list[np.ndarray]) -> list[tuple[str, float]]:
     """The ``--wide`` table: the shipped FB15k-237 reader's size, ``1vsall`` against ``sampled``."""
     config = build_config("reader", settings=load_settings(WIDE))
-    full, sampled = make_loss(config), make_loss(replace(config, loss="sampled", negatives=2048))
+    full, sampled = make_loss(config, data), make_loss(replace(config, loss="sampled", negatives=2048), data)
     rows = []
     for stage, kge_only in (("KGE-only stage", True), ("reader stage", False)):
         for label, loss_fn, sparse in (

@@ -7,6 +7,7 @@ a model to score with; :func:`load_for_training` one to train further (a warm st
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,19 @@ def save(
         writers["metrics.json"] = lambda path: path.write_text(json.dumps(metrics, indent=2))
     writers[WEIGHTS] = lambda path: save_file(state, str(path))  # the big file last: the likeliest to fail
     write_together(directory, writers)
+
+
+def weights_digest(directory: Path) -> str:
+    """The SHA-256 of a checkpoint's weights file, hex: what a warm start records of its start
+    (``started_from`` in ``config.json``), since the folder it names may later hold another model."""
+    path = Path(directory) / WEIGHTS
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_config(directory: Path) -> dict[str, Any]:

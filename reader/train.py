@@ -46,6 +46,9 @@ class TrainConfig:
             negative sampling, RotatE's).
         negatives, adversarial_temperature: the entities ``sampled`` and ``nssa`` draw per batch (shared by
             its queries), and α, the sharpness of ``nssa``'s weights over them.
+        negative_power: how ``sampled`` draws them: 0 uniformly (every preset), > 0 in proportion to
+            ``(count + 1) ** negative_power``, ``count`` the times an entity answers a training query
+            (:func:`reader.losses.answer_frequency`; word2vec's 0.75 is a usual choice).
         embedding_lr: learning rate of the embedding tables (entities, relations), when it should differ
             from ``lr``: KGE tables train well at 1e-2 with Adam, a transformer on top wants less.
         optimizer: ``adam``, ``adamax`` (KG-R3) or ``adagrad``.
@@ -107,6 +110,7 @@ class TrainConfig:
     loss: str = "1vsall"
     negatives: int = 256
     adversarial_temperature: float = 1.0
+    negative_power: float = 0.0
     warmup_steps: int = 0
     init_checkpoint: str | None = None
     eval_every_minutes: float = 5.0
@@ -121,11 +125,33 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """What :func:`train` returns. ``started_from``: a warm start's checkpoint path and the SHA-256 of its
+    weights as they were when training began (:func:`reader.checkpoint.weights_digest`); ``None`` when
+    fresh."""
+
     model: LinkPredictor
     history: list[dict[str, float]]
     best_valid: Metrics | None
     minutes: float
     epochs: float
+    started_from: dict[str, str] | None = None
+
+
+def save_run(
+    result: TrainResult,
+    config: TrainConfig,
+    data: TripleDataset,
+    directory: Path,
+    *,
+    half: bool = False,
+    metrics: dict[str, Any] | None = None,
+) -> None:
+    """Save a run's model with its settings (``config.json``'s ``"train"``) and, for a warm start, what it
+    started from (``"started_from"``); see :func:`reader.checkpoint.save` for ``half`` and ``metrics``."""
+    extra: dict[str, Any] = {"train": config.as_json()}
+    if result.started_from is not None:
+        extra["started_from"] = result.started_from
+    checkpoint.save(result.model, data, directory, extra=extra, half=half, metrics=metrics)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -209,11 +235,13 @@ def densify_grads(model: nn.Module) -> None:
             p.grad = p.grad.to_dense()
 
 
-def make_loss(config: TrainConfig) -> Loss:
-    """``config.loss`` built with the run's settings."""
+def make_loss(config: TrainConfig, data: TripleDataset) -> Loss:
+    """``config.loss`` built with the run's settings, for training on ``data``."""
     if config.loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {config.loss!r}")
-    return LOSSES[config.loss].from_config(config)
+    if config.negative_power and config.loss != "sampled":
+        raise ValueError(f"negative_power shapes the draws of loss 'sampled'; this run's is {config.loss!r}")
+    return LOSSES[config.loss].from_config(config, data)
 
 
 def batch_loss(
@@ -254,6 +282,10 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
+    started_from = None
+    if config.init_checkpoint is not None:  # digest first: the weights as they are when training begins
+        digest = checkpoint.weights_digest(Path(config.init_checkpoint))
+        started_from = {"path": config.init_checkpoint, "weights_sha256": digest}
     model = initial_model(data, config).to(device)
     if not 0.0 <= config.kge_warmup < 1.0:
         raise ValueError(f"kge_warmup must be in [0, 1), got {config.kge_warmup}")
@@ -280,7 +312,7 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
     if config.relation_prediction:
         model.relation_scores(first[:, 0], first[:, 2])
     optimizer = make_optimizer(config, model)
-    loss_fn = make_loss(config)
+    loss_fn = make_loss(config, data)
     queries = with_inverse(data.train, data.num_relations)
     every = np.concatenate(
         [with_inverse(data.split(s), data.num_relations)[:, :2] for s in ("train", "valid", "test")]
@@ -372,4 +404,4 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         p.requires_grad_(True)
     model.load_state_dict(best[1])
     model.eval()
-    return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch)
+    return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch, started_from)

@@ -17,6 +17,8 @@ from conftest import REPO
 from lp_tiny import write_tiny_kg
 from safetensors import safe_open
 
+from reader import checkpoint
+
 
 def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     """``python bench/lp.py ARGS`` from the repository root, output captured."""
@@ -234,6 +236,8 @@ def test_init_warm_starts_every_entry_from_the_checkpoint(tmp_path: Path) -> Non
     for name, lr, frozen in (("frozen", 0.0002, True), ("reader", first["lr"], False)):
         train = json.loads((again / f"tiny-{name}" / "config.json").read_text())["train"]
         assert train["init_checkpoint"] == str(start)  # and the model it holds, every argument spelt out:
+        started = json.loads((again / f"tiny-{name}" / "config.json").read_text())["started_from"]
+        assert started == {"path": str(start), "weights_sha256": checkpoint.weights_digest(start)}
         assert first["hparams"].items() <= train["hparams"].items()
         assert (train["lr"], train["freeze_kge_on_join"]) == (lr, frozen)
         history = json.loads((again / f"tiny-{name}" / "metrics.json").read_text())["history"]

@@ -3,8 +3,10 @@ graph past chance."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,7 +15,7 @@ from lp_tiny import write_tiny_kg
 from reader.base import LinkPredictor
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
-from reader.losses import LOSSES, OneVsAll, SampledSoftmax, SelfAdversarial
+from reader.losses import LOSSES, OneVsAll, SampledSoftmax, SelfAdversarial, answer_frequency
 from reader.presets import build_config
 from reader.train import TrainConfig, batch_loss, densify_grads, make_loss, sparse_lookups, train
 from retrieve.data import load_split_dir
@@ -103,6 +105,49 @@ def test_sampled_by_hand(smoothing: float) -> None:
     assert loss.item() == pytest.approx(expected / 3, rel=1e-5)
 
 
+def test_sampled_with_a_proposal_by_hand() -> None:
+    """Drawn with replacement from ``q``: each distinct entity once, its logit lowered by
+    ``log(K q(e) / times drawn)``; a query's answer among them is left out of its softmax."""
+    torch.manual_seed(0)
+    model = ComplExModel(9, 3, dim=4, dropout=0.0)
+    proposal = torch.tensor([4.0, 1, 1, 1, 1, 1, 1, 1, 5]) / 16
+    torch.manual_seed(1)
+    loss, _ = SampledSoftmax(negatives=6, proposal=proposal)(model, BATCH)
+    torch.manual_seed(1)
+    draws = torch.multinomial(proposal, 6, replacement=True).tolist()  # the same draw
+    assert len(set(draws)) < 6 and any(a in draws for a in BATCH[:, 2].tolist())  # repeats; an answer
+    scores = model.score(BATCH[:, :2]).detach()
+    expected = 0.0
+    for i, answer in enumerate(BATCH[:, 2].tolist()):
+        others = sorted({e for e in draws if e != answer})
+        shifts = [math.log(draws.count(e) / (6 * proposal[e].item())) for e in others]
+        logits = torch.cat([scores[i, answer : answer + 1], scores[i, others] + torch.tensor(shifts)])
+        expected += -torch.log_softmax(logits, dim=0)[0].item()
+    assert loss.item() == pytest.approx(expected / 3, rel=1e-5)
+
+
+def test_sampled_with_a_proposal_and_many_draws_approaches_1vsall() -> None:
+    """The shifts make the drawn denominator estimate the full one, whatever the proposal."""
+    torch.manual_seed(0)
+    model = ComplExModel(9, 3, dim=4, dropout=0.0)
+    full, _ = OneVsAll()(model, BATCH)
+    proposal = torch.tensor([4.0, 1, 1, 1, 1, 1, 1, 1, 5]) / 16
+    sampled, _ = SampledSoftmax(negatives=200_000, proposal=proposal)(model, BATCH)
+    assert sampled.item() == pytest.approx(full.item(), abs=0.01)
+    assert sampled.item() != pytest.approx(full.item(), abs=1e-6)  # an estimate, not the same sum
+
+
+def test_answer_frequency_counts_both_directions(tiny: Path) -> None:
+    data = load_split_dir(tiny)
+    q = answer_frequency(data, 0.75)
+    degree = np.bincount(np.concatenate([data.train[:, 0], data.train[:, 2]]), minlength=data.num_entities)
+    expected = (degree + 1.0) ** 0.75
+    assert torch.allclose(q, torch.as_tensor(expected / expected.sum(), dtype=torch.float32))
+    assert torch.allclose(
+        answer_frequency(data, 0.0), torch.full((data.num_entities,), 1 / data.num_entities)
+    )
+
+
 def test_sampled_with_every_entity_drawn_is_1vsall() -> None:
     torch.manual_seed(0)
     model = ComplExModel(9, 3, dim=4, dropout=0.0)
@@ -128,6 +173,7 @@ def test_nssa_trains_past_chance_on_the_tiny_graph(tiny: Path, name: str, hparam
 @pytest.mark.parametrize(
     ("name", "hparams", "lr"),
     [("complex", {"dim": 32}, 0.02),
+     ("complex", {"dim": 32, "negative_power": 0.75}, 0.02),
      ("reader", {"dim": 32, "heads": 2, "ffn": 32, "shortcut": "complex", "retriever_args": {"max_edges": 8}},
       0.005)],
 )  # fmt: skip
@@ -135,15 +181,17 @@ def test_sampled_trains_past_chance_on_the_tiny_graph(
     tiny: Path, name: str, hparams: dict, lr: float
 ) -> None:
     data = load_split_dir(tiny)
-    config = TrainConfig(model=name, hparams=hparams, loss="sampled", negatives=8, lr=lr, epochs=30,
-                         batch_size=64, eval_limit=100, label_smoothing=0.1)  # fmt: skip
+    hparams = dict(hparams)
+    power = hparams.pop("negative_power", 0.0)  # a training setting: draw by frequency
+    config = TrainConfig(model=name, hparams=hparams, loss="sampled", negatives=8, negative_power=power,
+                         lr=lr, epochs=30, batch_size=64, eval_limit=100, label_smoothing=0.1)  # fmt: skip
     result = train(data, config, log=lambda _: None)
     assert result.best_valid is not None and result.best_valid.mrr > RANDOM_MRR
 
 
-def test_rotate_preset_trains_with_nssa() -> None:
+def test_rotate_preset_trains_with_nssa(tiny: Path) -> None:
     config = build_config("rotate")
-    assert config.loss == "nssa" and isinstance(make_loss(config), SelfAdversarial)
+    assert config.loss == "nssa" and isinstance(make_loss(config, load_split_dir(tiny)), SelfAdversarial)
 
 
 def test_bad_loss_settings_are_refused_before_training(tiny: Path) -> None:
@@ -155,6 +203,12 @@ def test_bad_loss_settings_are_refused_before_training(tiny: Path) -> None:
             train(data, TrainConfig(loss=loss, negatives=0), log=lambda _: None)
     with pytest.raises(ValueError, match="label_smoothing < 1"):
         train(data, TrainConfig(loss="sampled", label_smoothing=1.0), log=lambda _: None)
+    with pytest.raises(ValueError, match="negative_power must be >= 0, got -1"):
+        train(data, TrainConfig(loss="sampled", negative_power=-1.0), log=lambda _: None)
+    with pytest.raises(
+        ValueError, match="negative_power shapes the draws of loss 'sampled'; this run's is 'nssa'"
+    ):
+        train(data, TrainConfig(loss="nssa", negative_power=0.75), log=lambda _: None)
     assert set(LOSSES) == {"1vsall", "sampled", "nssa"}
 
 
@@ -170,7 +224,7 @@ def test_sparse_lookups_give_the_dense_gradients(tiny: Path, loss: str) -> None:
         sparse_lookups(model, on)
         model.zero_grad(set_to_none=True)
         torch.manual_seed(2)  # the same dropout and the same negatives
-        batch_loss(model, BATCH, config, make_loss(config)).backward()
+        batch_loss(model, BATCH, config, make_loss(config, load_split_dir(tiny))).backward()
         grad = model.entity.weight.grad
         assert grad is not None and grad.is_sparse == (on and loss == "sampled")  # 1vsall adds a dense one
         densify_grads(model)

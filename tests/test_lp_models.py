@@ -3,6 +3,7 @@ and the ``factloom lp`` commands work end to end (tiny models, CPU, a few second
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.presets import PRESETS, continued
 from reader.registry import MODELS
-from reader.train import TrainConfig, TrainResult, lr_factor, make_optimizer, train
+from reader.train import TrainConfig, TrainResult, lr_factor, make_optimizer, save_run, train
 from retrieve.data import TripleDataset, load_split_dir
 from retrieve.store_data import split_triples
 
@@ -620,6 +621,8 @@ def test_warm_start_settings_are_the_checkpoints_run_less_its_machine() -> None:
     assert saved["train"]["threads"] == 2 and saved["train"]["kge_warmup"] == 0.75
     assert saved["train"]["stage_schedule"] is True and saved["train"]["relation_prediction"] == 4.0
     assert saved["train"]["init_checkpoint"] == "models/lp/fb15k-237-reader"
+    first_run = "26f931a3ecdad35bbf8d9027c7227c42716fe9534a6c75ba765a8f645116f502"  # at commit acfecab
+    assert saved["started_from"]["weights_sha256"] == first_run != checkpoint.weights_digest(shipped)
     assert "device" not in settings and "threads" not in settings and settings["kge_warmup"] == 0.0
     assert settings["stage_schedule"] is False  # a warm start has no KGE-only stage to schedule
     assert settings["loss"] == "1vsall" and settings["negatives"] == 2048  # its run's loss goes on
@@ -699,6 +702,25 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
         "train", "--dataset-dir", str(tiny), "--init", ckpt, "--model", "complex", "--out", ckpt + "-3"
     )
     assert wrong.returncode == 2 and "holds a 'reader' model" in wrong.stderr
+
+
+def test_a_warm_start_records_the_weights_it_began_from(tiny: Path, tmp_path: Path) -> None:
+    """``started_from`` holds the start's digest taken before training, so the record stays true when the
+    run is saved over its own start (``--init X --out X``) or the folder later holds another model."""
+    data = load_split_dir(tiny)
+    first = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
+    checkpoint.save(first.model, data, tmp_path / "c")
+    before = checkpoint.weights_digest(tmp_path / "c")
+    assert before == hashlib.sha256((tmp_path / "c" / "model.safetensors").read_bytes()).hexdigest()
+    config = build_config(None, init=tmp_path / "c", overrides={"epochs": 1})
+    again = train(data, config, log=lambda _: None)
+    save_run(again, config, data, tmp_path / "c")  # in place
+    saved = checkpoint.read_config(tmp_path / "c")
+    assert saved["started_from"] == {"path": str(tmp_path / "c"), "weights_sha256": before}
+    assert checkpoint.weights_digest(tmp_path / "c") != before  # the folder holds the new weights
+    assert first.started_from is None
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: missing"):
+        checkpoint.weights_digest(tmp_path)
 
 
 def test_predict_unknown_relation(tiny: Path, tmp_path: Path) -> None:
