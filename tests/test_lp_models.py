@@ -693,6 +693,8 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "ckpt-2" / "metrics.json").read_text())
     settings = summary["config"]
     assert settings["init_checkpoint"] == ckpt and settings["hparams"]["dim"] == 16  # not the preset's 256
+    started = checkpoint.read_config(tmp_path / "ckpt-2")["started_from"]
+    assert started == {"path": ckpt, "weights_sha256": checkpoint.weights_digest(tmp_path / "ckpt")}
     weights = load_file(str(tmp_path / "ckpt-2" / "model.safetensors"))
     floats = [w.dtype for w in weights.values() if w.is_floating_point()]
     assert summary["weights"] == "fp16" and floats and set(floats) == {torch.float16}
