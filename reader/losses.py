@@ -169,11 +169,12 @@ class SampledSoftmax(Loss):
         """The batch's distinct negatives ``(K,)`` and, for a proposal, their logits' shift ``(K,)``."""
         if self.proposal is None:
             return torch.randperm(n, device=device)[: min(self.negatives, n)], None
-        proposal = self.proposal.to(device)
-        drawn, times = torch.multinomial(proposal, self.negatives, replacement=True).unique(
+        if self.proposal.device != device:  # once, not a host-to-device copy every step
+            self.proposal = self.proposal.to(device)
+        drawn, times = torch.multinomial(self.proposal, self.negatives, replacement=True).unique(
             return_counts=True
         )
-        return drawn, torch.log(times / (self.negatives * proposal[drawn]))
+        return drawn, torch.log(times / (self.negatives * self.proposal[drawn]))
 
     def __call__(
         self, model: LinkPredictor, batch: torch.Tensor, autocast: AbstractContextManager[Any] | None = None

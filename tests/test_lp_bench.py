@@ -234,10 +234,10 @@ def test_init_warm_starts_every_entry_from_the_checkpoint(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     first = json.loads((start / "config.json").read_text())["train"]
     for name, lr, frozen in (("frozen", 0.0002, True), ("reader", first["lr"], False)):
-        train = json.loads((again / f"tiny-{name}" / "config.json").read_text())["train"]
-        assert train["init_checkpoint"] == str(start)  # and the model it holds, every argument spelt out:
-        started = json.loads((again / f"tiny-{name}" / "config.json").read_text())["started_from"]
+        saved = checkpoint.read_config(again / f"tiny-{name}")
+        started, train = saved["started_from"], saved["train"]
         assert started == {"path": str(start), "weights_sha256": checkpoint.weights_digest(start)}
+        assert train["init_checkpoint"] == str(start)  # and the model it holds, every argument spelt out:
         assert first["hparams"].items() <= train["hparams"].items()
         assert (train["lr"], train["freeze_kge_on_join"]) == (lr, frozen)
         history = json.loads((again / f"tiny-{name}" / "metrics.json").read_text())["history"]
