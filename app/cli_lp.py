@@ -96,15 +96,19 @@ def eval_cmd(
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     split_seed: SplitSeed = 0,
+    reverse_weight: Annotated[
+        float | None,
+        typer.Option(help="weight of the reverse reading for this run (default: the checkpoint's)"),
+    ] = None,
 ) -> None:
     """Filtered ranking over all entities, head and tail directions averaged, ties = mean rank."""
     from app import lp
 
     data = _dataset(dataset_dir, from_store, split_seed)
-    target = checkpoint or (_default_store_checkpoint() if from_store else None)
-    if target is None:
-        raise ConfigError("--checkpoint is required with --dataset-dir")
-    metrics = lp.evaluate_checkpoint(data, target, split=split, limit=limit, seed=seed, device=device)
+    target = _checkpoint_for(checkpoint, from_store)
+    metrics = lp.evaluate_checkpoint(
+        data, target, split=split, limit=limit, seed=seed, device=device, reverse_weight=reverse_weight
+    )
     if as_json:
         typer.echo(json.dumps(metrics.as_json()))
     else:
@@ -113,6 +117,43 @@ def eval_cmd(
             f"{split}: MRR {m.mrr:.4f}  H@1 {m.hits1:.4f}  H@3 {m.hits3:.4f}  H@10 {m.hits10:.4f}  "
             f"({m.queries} queries)"
         )
+
+
+@lp_cli.command("calibrate")
+def calibrate_cmd(
+    checkpoint: Annotated[Path | None, typer.Option(help="checkpoint folder (rewrites config.json)")] = None,
+    dataset_dir: DatasetDir = None,
+    from_store: FromStore = False,
+    limit: Annotated[int | None, typer.Option(help="a seeded subset of this many valid triples")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the subset")] = 0,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    split_seed: SplitSeed = 0,
+) -> None:
+    """Fit the weight of the reverse reading on the valid split and save it in the checkpoint.
+
+    A query (x, r, ?) can also ask, for each candidate e, how well x answers (e, r⁻¹, ?). Training fits
+    this weight itself; this command is for checkpoints trained before it did, or to refit on all of
+    valid. Only config.json changes.
+    """
+    from app import lp
+
+    data = _dataset(dataset_dir, from_store, split_seed)
+    target = _checkpoint_for(checkpoint, from_store)
+    fit = lp.calibrate_checkpoint(data, target, limit=limit, seed=seed, device=device)
+    if as_json:
+        typer.echo(json.dumps({"checkpoint": str(target), **fit.as_json()}))
+        return
+    for weight, m in fit.metrics.items():
+        mark = "  <- saved" if weight == fit.weight else ""
+        typer.echo(f"reverse_weight {weight:4g}: valid MRR {m.mrr:.4f}  H@10 {m.hits10:.4f}{mark}")
+
+
+def _checkpoint_for(checkpoint: Path | None, from_store: bool) -> Path:
+    target = checkpoint or (_default_store_checkpoint() if from_store else None)
+    if target is None:
+        raise ConfigError("--checkpoint is required with --dataset-dir")
+    return target
 
 
 @lp_cli.command("predict")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ import torch
 from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
 from reader import checkpoint, presets
+from reader.base import LinkPredictor
 from reader.evaluate import Metrics, evaluate_model
+from reader.reverse import GRID, ReverseFit, fit_reverse_weight
 from reader.train import TrainConfig, resolve_device, save_run, train
 from retrieve.data import TripleDataset
 
@@ -70,6 +72,7 @@ def train_to(
                "device_name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                "valid": result.best_valid.as_json() if result.best_valid else None,
                "history": result.history, "config": config.as_json(),
+               "reverse_fit": result.reverse_fit.as_json() if result.reverse_fit else None,
                "weights": "fp16" if half else "fp32",
                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
     save_run(result, config, data, out, half=half, metrics=summary)
@@ -84,11 +87,53 @@ def evaluate_checkpoint(
     limit: int | None = None,
     seed: int = 0,
     device: str = "auto",
+    reverse_weight: float | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Metrics:
+    """Filtered metrics of a checkpoint; ``reverse_weight`` replaces its own for this evaluation.
+
+    Raises:
+        ConfigError: ``reverse_weight`` is negative, or positive for a model without a reverse reading.
+    """
     dev = resolve_device(device)
     model = checkpoint.load(directory, data, device=dev)
+    if reverse_weight is not None:
+        _set_reverse_weight(model, reverse_weight)
     return evaluate_model(model, data, split, limit=limit, seed=seed, device=dev, log=log)
+
+
+def calibrate_checkpoint(
+    data: TripleDataset,
+    directory: Path,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    grid: Sequence[float] = GRID,
+    device: str = "auto",
+    log: Callable[[str], None] | None = None,
+) -> ReverseFit:
+    """Fit a checkpoint's ``reverse_weight`` on the valid split (or a seeded subset of ``limit`` triples)
+    and write it into its ``config.json`` (:func:`reader.reverse.fit_reverse_weight`).
+
+    Raises:
+        ConfigError: the model cannot score the reverse direction, or a bad grid.
+        CheckpointError: not a checkpoint of ``data``.
+    """
+    dev = resolve_device(device)
+    model = checkpoint.load(directory, data, device=dev)
+    try:
+        fit = fit_reverse_weight(model, data, limit=limit, seed=seed, grid=grid, device=dev, log=log)
+    except ValueError as exc:
+        raise ConfigError(f"{directory}: {exc}") from exc
+    checkpoint.set_reverse_weight(directory, fit.weight, fit.as_json())
+    return fit
+
+
+def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
+    try:
+        model.set_reverse_weight(weight)
+    except ValueError as exc:
+        raise ConfigError(f"--reverse-weight: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,10 @@ With ``--parallel`` every (dataset, model) trains at the same time in its own pr
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
 them alike); each child's log goes to ``<out>/logs/`` and the parent prints the joint table.
 
+After training, each model that can score the reverse direction gets its ``reverse_weight`` fitted on the
+valid subset (``reader/reverse.py``; the config's ``reverse_grid``, ``[]`` to keep 0): the table's
+``reverse`` column, and the test scores are with it.
+
 Usage:
     python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60
     python bench/lp.py --dataset-dir DIR --models reader,complex --budget-minutes 60 --parallel
@@ -105,7 +109,8 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     row = {"dataset": data.name, "model": model, "preset": label, "hardware": hardware,
            "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
            "epochs": round(result.epochs, 2), "eval_s": round(eval_s, 1), **metrics.as_json(),
-           "valid_mrr": result.best_valid.mrr if result.best_valid else None}  # fmt: skip
+           "valid_mrr": result.best_valid.mrr if result.best_valid else None,
+           "reverse_weight": result.model.reverse_weight}  # fmt: skip
     print(json.dumps(row), flush=True)
     if args.out:
         target = args.out / f"{data.name}-{label}"
@@ -169,12 +174,13 @@ def print_table(rows: list[dict]) -> None:
     )
     print(
         f"{'dataset':12} {'model (preset)':18} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
-        f"{'H@10':>6} {'queries':>8}"
+        f"{'H@10':>6} {'queries':>8} {'reverse':>7}"
     )
     for r in rows:
         print(
             f"{r['dataset']:12} {r['preset']:18} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
-            f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d}"
+            f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d} "
+            f"{r.get('reverse_weight', 0.0):7.2f}"
         )
 
 

@@ -8,12 +8,16 @@ for the shipped models (``models/lp/*/MODEL_CARD.md``).
 
 With ``--ablate-reader`` and one reader checkpoint, the baseline is the same weights with the reader's term
 zeroed (``set_kge_only(True)``: its KGE shortcut alone), so the difference is what reading the subgraphs adds.
+With ``--ablate-reverse`` and one checkpoint, the baseline is the same weights with ``reverse_weight`` 0, so
+the difference is what its reverse reading adds (``reader/reverse.py``).
 
 Usage:
     python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
         --checkpoint models/lp/fb15k-237-reader --checkpoint bench/out/RUN/fb15k-237-reader
     python bench/lp_compare.py --dataset-dir ../shared/data/kg/wn18rr --checkpoint models/lp/wn18rr-reader \\
         --ablate-reader
+    python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
+        --checkpoint models/lp/fb15k-237-reader --ablate-reverse
 """
 
 from __future__ import annotations
@@ -65,13 +69,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--ablate-reader", action="store_true",
                         help="one reader checkpoint, against itself with its reader term zeroed")  # fmt: skip
+    parser.add_argument("--ablate-reverse", action="store_true",
+                        help="one checkpoint, against itself with reverse_weight 0")  # fmt: skip
     args = parser.parse_args()
-    if args.ablate_reader and len(args.checkpoint) != 1:
-        parser.error("--ablate-reader takes exactly one --checkpoint: the reader to ablate")
-    if not args.ablate_reader and len(args.checkpoint) != 2:
+    ablate = "--ablate-reader" if args.ablate_reader else "--ablate-reverse" if args.ablate_reverse else None
+    if args.ablate_reader and args.ablate_reverse:
+        parser.error("give at most one of --ablate-reader and --ablate-reverse")
+    if ablate and len(args.checkpoint) != 1:
+        parser.error(f"{ablate} takes exactly one --checkpoint: the model to ablate")
+    if not ablate and len(args.checkpoint) != 2:
         parser.error("--checkpoint must be given exactly twice: the baseline, then the candidate")
     # ablating loads the checkpoint twice: set_kge_only zeroes the output layer, so one copy cannot be both
-    folders = args.checkpoint * 2 if args.ablate_reader else args.checkpoint
+    folders = args.checkpoint * 2 if ablate else args.checkpoint
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_split_dir(args.dataset_dir)
@@ -82,6 +91,8 @@ def main() -> None:
             model = checkpoint.load(folder, data)
             if args.ablate_reader and i == 0:
                 model.set_kge_only(True)  # zeroes the reader's output layer: the shortcut scores alone
+            if args.ablate_reverse and i == 0:
+                model.set_reverse_weight(0.0)  # the direct scores alone
         except (checkpoint.CheckpointError, ValueError) as exc:
             raise SystemExit(f"{folder}: {exc}") from exc
         ranks.append(model_ranks(model, data, args.split, limit=args.limit, answers=answers).double())
@@ -90,7 +101,9 @@ def main() -> None:
     machine = f"{platform.node()} CPU x{torch.get_num_threads()} threads"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name} {args.split}, {len(old)} queries")
     print(f"{'checkpoint':60s} {'MRR':>7s} {'H@1':>7s} {'H@3':>7s} {'H@10':>7s}")
-    zeroed = " (reader term zeroed)" if args.ablate_reader else ""
+    zeroed = {"--ablate-reader": " (reader term zeroed)", "--ablate-reverse": " (reverse_weight 0)"}.get(
+        ablate or "", ""
+    )
     for label, folder, r in (("baseline", folders[0], old), ("new", folders[1], new)):
         m = metrics_from_ranks(r)
         name = f"{label}: {folder}{zeroed if label == 'baseline' else ''}"

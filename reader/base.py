@@ -2,6 +2,10 @@
 
 Relations ``0..R-1`` ask for tails; ``R..2R-1`` are their inverses and ask for heads, so one scorer serves
 both directions. ``MODELS`` maps the names used by ``factloom lp train --model`` to classes.
+
+Trained that way, a model scores each triple twice: ``(h, r, ?)`` ranks ``t`` and ``(t, r⁻¹, ?)`` ranks ``h``,
+with separate relation vectors. :meth:`LinkPredictor.score` can add the second reading to the first
+(``reverse_weight``; :mod:`reader.reverse` fits the weight on valid after training).
 """
 
 from __future__ import annotations
@@ -18,14 +22,67 @@ from retrieve.data import TripleDataset
 
 
 class LinkPredictor(nn.Module, abc.ABC):
-    """Base class: subclasses set ``name``, keep their constructor arguments in ``_hp`` and implement
-    :meth:`score`; constructors take ``(num_entities, num_relations, **hparams)``."""
+    """Base class: subclasses set ``name``, keep their constructor arguments in ``_hp``, implement
+    :meth:`direct_scores` and call :meth:`set_reverse_weight` with their ``reverse_weight`` argument;
+    constructors take ``(num_entities, num_relations, **hparams)``."""
 
     name: ClassVar[str]
+    reverse_weight: float = 0.0
+
+    def score(self, queries: torch.Tensor) -> torch.Tensor:
+        """Scores ``(B, num_entities)`` for queries ``(B, 2)`` of (entity id, relation id incl. inverses):
+        :meth:`direct_scores`, plus ``reverse_weight`` times :meth:`reverse_scores` when it is not 0."""
+        scores = self.direct_scores(queries)
+        if self.reverse_weight:
+            scores = scores + self.reverse_weight * self.reverse_scores(queries)
+        return scores
 
     @abc.abstractmethod
-    def score(self, queries: torch.Tensor) -> torch.Tensor:
-        """Scores ``(B, num_entities)`` for queries ``(B, 2)`` of (entity id, relation id incl. inverses)."""
+    def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        """The model's scores of each query against every entity ``(B, num_entities)``, as trained."""
+
+    def reverse_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        """For each query ``(x, r)`` and every entity ``e``, the model's KGE score of the reverse query
+        ``(e, r⁻¹)`` at answer ``x`` ``(B, num_entities)``: how well ``x`` answers ``e``'s question.
+
+        It costs one product against the entity table, like the direct scores' KGE part. For the reader it is
+        that KGE part only: reading each candidate's subgraph would cost a reader pass per entity.
+
+        Raises:
+            ValueError: the model has no KGE part to score the reverse direction with.
+        """
+        del queries
+        raise ValueError(f"model {self.name!r} cannot score the reverse direction")
+
+    def can_score_reverse(self) -> bool:
+        """Whether :meth:`reverse_scores` works for this model (the reader: only with a KGE shortcut)."""
+        return False
+
+    def set_reverse_weight(self, weight: float) -> None:
+        """Set the weight of :meth:`reverse_scores` in :meth:`score` (saved with the checkpoint).
+
+        Raises:
+            ValueError: ``weight`` is negative, or positive for a model that cannot score the reverse.
+        """
+        weight = float(weight)
+        if weight < 0 or weight != weight:
+            raise ValueError(f"reverse_weight must be >= 0, got {weight}")
+        if weight and not self.can_score_reverse():
+            raise ValueError(
+                f"reverse_weight must be 0 for model {self.name!r}: it cannot score the reverse direction"
+            )
+        self.reverse_weight = weight
+        self._hp["reverse_weight"] = weight
+
+    @staticmethod
+    def inverse(relations: torch.Tensor, num_relations: int) -> torch.Tensor:
+        """Each relation id's inverse: ``r ↔ r + num_relations``.
+
+        Example:
+            >>> LinkPredictor.inverse(torch.tensor([0, 2, 3, 5]), 3).tolist()
+            [3, 5, 0, 2]
+        """
+        return torch.where(relations < num_relations, relations + num_relations, relations - num_relations)
 
     def training_scores(self, queries: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
         """Scores used for the training loss: :meth:`training_terms`' first part."""
@@ -41,7 +98,7 @@ class LinkPredictor(nn.Module, abc.ABC):
         or that has such a residual (the reader's term beside its KGE shortcut) overrides this.
         """
         del answers
-        return self.score(queries), torch.zeros((0, 0), device=queries.device)
+        return self.direct_scores(queries), torch.zeros((0, 0), device=queries.device)
 
     def candidate_terms(
         self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor

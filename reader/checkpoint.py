@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ingest.errors import FactloomError
-from ingest.files import write_together
+from ingest.files import write_file, write_together
 from reader.base import LinkPredictor
 from reader.registry import MODELS
 from retrieve.data import TripleDataset
@@ -78,6 +78,21 @@ def read_config(directory: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{directory}: not a checkpoint folder (no config.json)")
     return json.loads(path.read_text())
+
+
+def set_reverse_weight(directory: Path, weight: float, fit: dict[str, Any] | None = None) -> None:
+    """Write a new ``reverse_weight`` into a checkpoint's ``config.json`` (``hparams``), with the fit that
+    chose it under ``"reverse_fit"``; the weights file is not touched. The file is replaced whole or not
+    at all.
+
+    Raises:
+        CheckpointError: not a checkpoint folder.
+    """
+    config = read_config(directory)
+    config["hparams"]["reverse_weight"] = float(weight)
+    if fit is not None:
+        config["reverse_fit"] = fit
+    write_file(Path(directory) / "config.json", lambda path: path.write_text(json.dumps(config, indent=2)))
 
 
 def trained_hparams(config: dict[str, Any]) -> dict[str, Any]:

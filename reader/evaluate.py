@@ -9,7 +9,7 @@ the pessimistic rank, so a model that scores everything equal gets rank (N+1)/2,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -114,16 +114,52 @@ def query_ranks(
     """The filtered rank of every query of ``split`` (or of a seeded subset of it), tails first, then heads
     (:func:`with_inverse`'s order): :func:`metrics_from_ranks` sums them up; kept per query for paired
     comparisons (``bench/lp_compare.py``)."""
+    return query_ranks_many(
+        lambda batch: (scorer(batch),), data, split, limit=limit, seed=seed, batch_size=batch_size,
+        device=device, answers=answers,
+    )[0]  # fmt: skip
+
+
+@torch.no_grad()
+def query_ranks_many(
+    scorer: Callable[[torch.Tensor], Sequence[torch.Tensor]],
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> torch.Tensor:
+    """:func:`query_ranks` for a scorer that gives several score matrices per batch (variants of one model,
+    computed together): ranks ``(k, n)``, one row per matrix."""
     answers = answers if answers is not None else known_answers(data)
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
-    ranks = []
+    ranks: list[list[torch.Tensor]] = []
     for start in range(0, len(queries), batch_size):
         chunk = queries[start : start + batch_size]
         batch = torch.as_tensor(chunk[:, :2], device=device)
-        scores = scorer(batch)
         filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
-        ranks.append(filtered_ranks(scores, torch.as_tensor(chunk[:, 2], device=device), filters).cpu())
-    return torch.cat(ranks) if ranks else torch.empty(0)
+        target = torch.as_tensor(chunk[:, 2], device=device)
+        ranks.append([filtered_ranks(scores, target, filters).cpu() for scores in scorer(batch)])
+    if not ranks:
+        return torch.empty(0, 0)
+    return torch.stack([torch.cat(column) for column in zip(*ranks, strict=True)])
+
+
+def prepare_split(
+    model: LinkPredictor,
+    data: TripleDataset,
+    split: str,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> None:
+    """Let ``model`` precompute what scoring the queries of ``split`` (or of its seeded subset) needs."""
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
+    model.prepare(queries, log)
 
 
 def model_ranks(
@@ -139,8 +175,7 @@ def model_ranks(
 ) -> torch.Tensor:
     """:func:`query_ranks` for a model: prepares its queries (the reader retrieves subgraphs once) and
     scores under bf16 autocast on CUDA (final scores stay fp32, see the models)."""
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
+    prepare_split(model, data, split, limit=limit, seed=seed, log=log)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
         return query_ranks(model.score, data, split, limit=limit, seed=seed, device=device, answers=answers)
 

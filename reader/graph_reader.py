@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from reader.base import LinkPredictor
-from reader.kge import complex_relation_scores
+from reader.kge import complex_relation_scores, complex_reverse_query
 from retrieve.cache import Batch, SubgraphCache
 from retrieve.data import TripleDataset
 from retrieve.graph import GraphIndex
@@ -90,6 +90,8 @@ class GraphReader(LinkPredictor):
         computed), chosen anew each batch: stochastic depth on the reader. The shortcut then keeps
         training as a model on its own, the reader learns a correction on top of it, and a step costs
         less. Scoring outside training always adds the reader term.
+    reverse_weight: with a shortcut, the weight of the reverse direction's shortcut score in :meth:`score`
+        (:meth:`~reader.base.LinkPredictor.reverse_scores`, fitted on valid by :mod:`reader.reverse`).
     """
 
     name = "reader"
@@ -113,6 +115,7 @@ class GraphReader(LinkPredictor):
         bilinear: bool = False,
         inner_dim: int | None = None,
         reader_dropout: float = 0.0,
+        reverse_weight: float = 0.0,
     ) -> None:
         super().__init__()
         if bilinear and shortcut == "none":
@@ -176,6 +179,7 @@ class GraphReader(LinkPredictor):
         self.cache: SubgraphCache | None = None
         self.retriever_impl: SubgraphRetriever | None = None
         self._edge_ids: dict[tuple[int, int, int], int] = {}
+        self.set_reverse_weight(reverse_weight)
 
     # -- data --------------------------------------------------------------------------------------------
     @classmethod
@@ -325,8 +329,25 @@ class GraphReader(LinkPredictor):
         with torch.autocast(vec.device.type, enabled=False):
             return vec.float() @ self.entity.weight.float().T + self.bias.float()
 
-    def score(self, queries: torch.Tensor) -> torch.Tensor:
+    def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
         return self._scores(self._terms(queries, None)[0])
+
+    def reverse_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        """The shortcut's score of ``(e, r⁻¹, x)`` for every entity ``e``; no bias (it is ``x``'s, the same
+        for every candidate) and no reading."""
+        if self.diag is None:
+            raise ValueError("reverse scores need a shortcut ('distmult' or 'complex'); this reader has none")
+        x = self.entity(queries[:, 0])
+        r = self.diag(self.inverse(queries[:, 1], self._hp["num_relations"]))
+        if self.shortcut == "distmult":
+            u = x * r
+        else:
+            u = torch.cat(complex_reverse_query(*x.chunk(2, dim=-1), *r.chunk(2, dim=-1)), dim=-1)
+        with torch.autocast(u.device.type, enabled=False):
+            return u.float() @ self.entity.weight.float().T
+
+    def can_score_reverse(self) -> bool:
+        return self.diag is not None
 
     def training_terms(
         self, queries: torch.Tensor, answers: torch.Tensor

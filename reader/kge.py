@@ -21,11 +21,19 @@ class ComplExModel(LinkPredictor):
         num_entities, num_relations: vocabulary sizes (relations without inverses).
         dim: size of the real and of the imaginary part.
         dropout: dropout on the query vector during training.
+        reverse_weight: weight of the reverse direction's score in :meth:`score` (:mod:`reader.reverse`).
     """
 
     name = "complex"
 
-    def __init__(self, num_entities: int, num_relations: int, dim: int = 256, dropout: float = 0.2) -> None:
+    def __init__(
+        self,
+        num_entities: int,
+        num_relations: int,
+        dim: int = 256,
+        dropout: float = 0.2,
+        reverse_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.kge = kge.ComplEx(num_entities, 2 * num_relations, dim)
         self.dropout = nn.Dropout(dropout)
@@ -35,12 +43,25 @@ class ComplExModel(LinkPredictor):
             "dim": dim,
             "dropout": dropout,
         }
+        self.set_reverse_weight(reverse_weight)
 
-    def score(self, queries: torch.Tensor) -> torch.Tensor:
+    def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
         m = self.kge
         q_re, q_im = self._query(queries)
         with torch.autocast(queries.device.type, enabled=False):  # fp32 scores: no spurious ties
             return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
+
+    def reverse_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        m = self.kge
+        reverse = self.inverse(queries[:, 1], self._hp["num_relations"])
+        u_re, u_im = complex_reverse_query(
+            m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0]), m.rel_emb(reverse), m.rel_emb_im(reverse)
+        )
+        with torch.autocast(queries.device.type, enabled=False):
+            return u_re.float() @ m.node_emb.weight.T + u_im.float() @ m.node_emb_im.weight.T
+
+    def can_score_reverse(self) -> bool:
+        return True
 
     def candidate_terms(
         self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor
@@ -76,6 +97,23 @@ class ComplExModel(LinkPredictor):
         )  # fmt: skip
 
 
+def complex_reverse_query(
+    x_re: torch.Tensor, x_im: torch.Tensor, r_re: torch.Tensor, r_im: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The vector ``u`` with ``Re<e, r, conj(x)> = u_re · e_re + u_im · e_im`` for every entity ``e``:
+    ComplEx's score of ``(e, r, x)`` is linear in ``e``, so the reverse direction is one product with the
+    entity table.
+
+    Example:
+        >>> x, r, e = torch.randn(3, 2, 4).unbind(0)
+        >>> u_re, u_im = complex_reverse_query(x[0], x[1], r[0], r[1])
+        >>> e_c, r_c, x_c = (torch.complex(v[0], v[1]) for v in (e, r, x))
+        >>> torch.allclose(u_re @ e[0] + u_im @ e[1], (e_c * r_c * x_c.conj()).sum().real, atol=1e-5)
+        True
+    """
+    return r_re * x_re + r_im * x_im, r_re * x_im - r_im * x_re
+
+
 def complex_relation_scores(
     h_re: torch.Tensor,
     h_im: torch.Tensor,
@@ -96,11 +134,19 @@ class RotatEModel(LinkPredictor):
         num_entities, num_relations: vocabulary sizes (relations without inverses).
         dim: number of complex dimensions.
         margin: the score offset (γ).
+        reverse_weight: weight of the reverse direction's score in :meth:`score` (:mod:`reader.reverse`).
     """
 
     name = "rotate"
 
-    def __init__(self, num_entities: int, num_relations: int, dim: int = 256, margin: float = 9.0) -> None:
+    def __init__(
+        self,
+        num_entities: int,
+        num_relations: int,
+        dim: int = 256,
+        margin: float = 9.0,
+        reverse_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.kge = kge.RotatE(num_entities, 2 * num_relations, dim, margin=margin)
         self._hp = {
@@ -109,9 +155,22 @@ class RotatEModel(LinkPredictor):
             "dim": dim,
             "margin": margin,
         }
+        self.set_reverse_weight(reverse_weight)
 
-    def score(self, queries: torch.Tensor) -> torch.Tensor:
+    def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
         return self._score_against(self._rotated(queries), None)
+
+    def reverse_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        # a rotation keeps lengths: ||e ∘ r - x|| = ||e - x ∘ conj(r)||, one distance per entity
+        m = self.kge
+        x_re, x_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
+        theta = m.rel_emb(self.inverse(queries[:, 1], self._hp["num_relations"]))
+        r_re, r_im = torch.cos(theta), torch.sin(theta)
+        unrotated = torch.cat([r_re * x_re + r_im * x_im, r_re * x_im - r_im * x_re], dim=1)
+        return self._score_against(unrotated, None)
+
+    def can_score_reverse(self) -> bool:
+        return True
 
     def candidate_terms(
         self, queries: torch.Tensor, answers: torch.Tensor, candidates: torch.Tensor

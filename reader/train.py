@@ -27,6 +27,7 @@ from reader.base import LinkPredictor
 from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.losses import LOSSES, Loss
 from reader.registry import MODELS
+from reader.reverse import GRID, ReverseFit, fit_reverse_weight
 from retrieve.data import TripleDataset
 
 
@@ -86,6 +87,10 @@ class TrainConfig:
             checkpoint's own training settings as the defaults (:func:`reader.presets.continued`).
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights (the
             same seeded subset whatever ``seed`` is, so runs with different seeds report comparable scores).
+        reverse_grid: after training, the weights of the reverse reading to try on the same valid triples
+            (:func:`reader.reverse.fit_reverse_weight`); the best becomes the saved model's
+            ``reverse_weight``. Empty: keep ``hparams``' ``reverse_weight`` (default 0). Skipped for a model
+            that cannot score the reverse direction (a reader without a shortcut).
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         threads: CPU threads for torch (0 = torch's default).
@@ -115,6 +120,7 @@ class TrainConfig:
     init_checkpoint: str | None = None
     eval_every_minutes: float = 5.0
     eval_limit: int = 1000
+    reverse_grid: list[float] = field(default_factory=lambda: list(GRID))
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -125,9 +131,10 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns. ``started_from``: a warm start's checkpoint path and the SHA-256 of its
-    weights as they were when training began (:func:`reader.checkpoint.weights_digest`); ``None`` when
-    fresh."""
+    """What :func:`train` returns. ``best_valid``: the returned model's valid metrics (with its fitted
+    ``reverse_weight``). ``started_from``: a warm start's checkpoint path and the SHA-256 of its weights as
+    they were when training began (:func:`reader.checkpoint.weights_digest`); ``None`` when fresh.
+    ``reverse_fit``: the fit of ``reverse_weight`` (``None``: not fitted)."""
 
     model: LinkPredictor
     history: list[dict[str, float]]
@@ -135,6 +142,7 @@ class TrainResult:
     minutes: float
     epochs: float
     started_from: dict[str, str] | None = None
+    reverse_fit: ReverseFit | None = None
 
 
 def save_run(
@@ -146,11 +154,14 @@ def save_run(
     half: bool = False,
     metrics: dict[str, Any] | None = None,
 ) -> None:
-    """Save a run's model with its settings (``config.json``'s ``"train"``) and, for a warm start, what it
-    started from (``"started_from"``); see :func:`reader.checkpoint.save` for ``half`` and ``metrics``."""
+    """Save a run's model with its settings (``config.json``'s ``"train"``), for a warm start what it
+    started from (``"started_from"``), and the fit of its ``reverse_weight`` (``"reverse_fit"``); see
+    :func:`reader.checkpoint.save` for ``half`` and ``metrics``."""
     extra: dict[str, Any] = {"train": config.as_json()}
     if result.started_from is not None:
         extra["started_from"] = result.started_from
+    if result.reverse_fit is not None:
+        extra["reverse_fit"] = result.reverse_fit.as_json()
     checkpoint.save(result.model, data, directory, extra=extra, half=half, metrics=metrics)
 
 
@@ -404,4 +415,13 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         p.requires_grad_(True)
     model.load_state_dict(best[1])
     model.eval()
-    return TrainResult(model, history, best_metrics, trained_s / 60, step / steps_per_epoch, started_from)
+    fit = None
+    if config.reverse_grid and model.can_score_reverse():
+        fit = fit_reverse_weight(model, data, limit=config.eval_limit, grid=config.reverse_grid,
+                                 device=device, answers=answers)  # fmt: skip
+        model.set_reverse_weight(fit.weight)
+        best_metrics = fit.metrics[fit.weight]
+        tried = ", ".join(f"{w:g}: {m.mrr:.4f}" for w, m in fit.metrics.items())
+        log(f"  reverse_weight {fit.weight:g} (valid MRR by weight: {tried})")
+    minutes, epochs = trained_s / 60, step / steps_per_epoch
+    return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit)

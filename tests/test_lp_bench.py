@@ -219,6 +219,30 @@ def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(tmp_path: 
     assert two.returncode == 2 and "exactly one --checkpoint" in two.stderr
 
 
+def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(tmp_path: Path) -> None:
+    """``bench/lp_compare.py --ablate-reverse``: the new row is the checkpoint with its ``reverse_weight``,
+    the baseline row the same weights at 0; with ``--ablate-reader`` too it is refused."""
+    from reader import checkpoint
+    from reader.evaluate import evaluate_model
+    from retrieve.data import load_split_dir
+
+    data, out = trained_tiny(tmp_path, "complex")
+    folder = out / "tiny-complex"
+    checkpoint.set_reverse_weight(folder, 2.0)  # large, so the two rows differ on the tiny graph
+    result = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+    assert "(reverse_weight 0)" in " ".join(rows["baseline"])
+    split = load_split_dir(data)
+    model = checkpoint.load(folder, split)
+    assert float(rows["new"][-4]) == round(evaluate_model(model, split, "test").mrr, 4)
+    model.set_reverse_weight(0.0)
+    assert float(rows["baseline"][-4]) == round(evaluate_model(model, split, "test").mrr, 4)
+    assert rows["new"][-4] != rows["baseline"][-4]
+    both = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse", "--ablate-reader")
+    assert both.returncode == 2 and "at most one of" in both.stderr
+
+
 def test_init_warm_starts_every_entry_from_the_checkpoint(tmp_path: Path) -> None:
     """``--init CKPT``: each entry continues CKPT with its run's settings; an entry's file is an overlay on
     them, and an entry naming a preset is refused (the checkpoint's run is the preset)."""

@@ -529,7 +529,8 @@ def test_warm_start_with_a_kge_stage_scores_its_start_as_saved(tiny: Path, tmp_p
     candidate, before that, or a polish run could return less than the checkpoint it began from."""
     data = load_split_dir(tiny)
     first = saved_reader(data, tmp_path / "ckpt", {"dim": 16, "ffn": 32})
-    frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5}  # rates 0: nothing moves
+    # rates 0: nothing moves; an empty grid keeps the checkpoint's reverse_weight, so scores compare
+    frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5, "reverse_grid": []}
     again = train(data, build_config(None, init=tmp_path / "ckpt", overrides=frozen), log=lambda _: None)
     as_saved = evaluate_model(first.model, data, "valid", limit=50, seed=0).mrr
     start, join = again.history[0]["valid_mrr"], again.history[1]["valid_mrr"]
@@ -566,9 +567,12 @@ def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny:
     data = load_split_dir(tiny)
     config = TrainConfig(model="complex", hparams={"dim": 16}, epochs=1, seed=3, eval_limit=4)
     result = train(data, config, log=lambda _: None)
+    assert result.reverse_fit is not None
+    result.model.set_reverse_weight(0.0)  # as it scored during training
     same, other = (evaluate_model(result.model, data, "valid", limit=4, seed=s) for s in (0, 3))
     assert same.mrr != other.mrr  # the two subsets score differently, so the check below can fail
     assert result.history[-1]["valid_mrr"] == pytest.approx(same.mrr)
+    assert result.reverse_fit.metrics[0.0].mrr == pytest.approx(same.mrr)  # the fit's subset too
 
 
 def test_lr_factor_warms_up_then_decays_over_the_run_or_over_each_stage() -> None:

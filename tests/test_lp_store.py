@@ -92,3 +92,8 @@ def test_shipped_reader_loads_and_ranks(tmp_path: Path, dataset: str) -> None:
     assert subset["queries"] == 100
     assert subset["mrr"] > 0.1  # random ranking over 14,541 or 40,943 entities: about 0.0006 or 0.0002
     assert metrics["mrr"] > 0.2 and metrics["queries"] == SHIPPED[dataset]
+    # the recorded test scores are at the weight the checkpoint scores with (reader/reverse.py)
+    config = json.loads((shipped / "config.json").read_text())
+    weight = config["hparams"].get("reverse_weight", 0.0)
+    assert metrics.get("reverse_weight", 0.0) == weight
+    assert "reverse_fit" not in config or config["reverse_fit"]["weight"] == weight
