@@ -224,16 +224,18 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     the baseline row the same weights at 0; with ``--ablate-reader`` too it is refused."""
     from reader import checkpoint
     from reader.evaluate import evaluate_model
+    from reader.kge import ComplExModel
     from retrieve.data import load_split_dir
 
-    data, out = trained_tiny(tmp_path, "complex")
-    folder = out / "tiny-complex"
-    checkpoint.set_reverse_weight(folder, 2.0)  # large, so the two rows differ on the tiny graph
+    data = write_tiny_kg(tmp_path / "tiny")
+    split, folder = load_split_dir(data), tmp_path / "complex"
+    torch.manual_seed(0)  # untrained: the two readings are unrelated, so the two rows differ
+    checkpoint.save(ComplExModel(split.num_entities, split.num_relations, dim=8), split, folder)
+    checkpoint.set_reverse_weight(folder, 2.0)
     result = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
     assert "(reverse_weight 0)" in " ".join(rows["baseline"])
-    split = load_split_dir(data)
     model = checkpoint.load(folder, split)
     assert float(rows["new"][-4]) == round(evaluate_model(model, split, "test").mrr, 4)
     model.set_reverse_weight(0.0)
