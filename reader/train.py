@@ -315,6 +315,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             "n3, reader_n3 and relation_prediction must be >= 0, got "
             f"{config.n3}, {config.reader_n3}, {config.relation_prediction}"
         )
+    if any(w < 0 for w in config.reverse_grid):  # fail now, not after the budget
+        raise ValueError(f"reverse_grid weights must be >= 0, got {config.reverse_grid}")
     if config.reader_n3 and config.model != "reader":
         raise ValueError(f"reader_n3 penalises the reader's term; model {config.model!r} has none")
     first = torch.as_tensor(data.train[:1], device=device)  # fail now, not after the reader's retrieval

@@ -129,6 +129,8 @@ def test_training_fits_the_reverse_weight_and_saves_it(tiny: Path, tmp_path: Pat
         assert torch.allclose(loaded.score(QUERIES), result.model.score(QUERIES), atol=1e-6)
     kept = trained(data, hparams={"dim": 16, "reverse_weight": 0.75}, reverse_grid=[])
     assert kept.reverse_weight == 0.75  # an empty grid keeps the configured weight
+    with pytest.raises(ValueError, match="reverse_grid weights must be >= 0"):
+        trained(data, reverse_grid=[0.0, -0.5], budget_minutes=10.0)  # refused before any training
 
 
 def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Path) -> None:
