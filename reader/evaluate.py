@@ -113,11 +113,12 @@ def query_ranks(
 ) -> torch.Tensor:
     """The filtered rank of every query of ``split`` (or of a seeded subset of it), tails first, then heads
     (:func:`with_inverse`'s order): :func:`metrics_from_ranks` sums them up; kept per query for paired
-    comparisons (``bench/lp_compare.py``)."""
-    return query_ranks_many(
+    comparisons (``bench/lp_compare.py``). Empty when the split has no queries."""
+    ranks = query_ranks_many(
         lambda batch: (scorer(batch),), data, split, limit=limit, seed=seed, batch_size=batch_size,
         device=device, answers=answers,
-    )[0]  # fmt: skip
+    )  # fmt: skip
+    return ranks[0] if ranks else torch.empty(0)
 
 
 @torch.no_grad()
@@ -131,9 +132,10 @@ def query_ranks_many(
     batch_size: int = 256,
     device: str | torch.device = "cpu",
     answers: dict[tuple[int, int], np.ndarray] | None = None,
-) -> torch.Tensor:
+) -> list[torch.Tensor]:
     """:func:`query_ranks` for a scorer that gives several score matrices per batch (variants of one model,
-    computed together): ranks ``(k, n)``, one row per matrix."""
+    computed together): one tensor of ranks per matrix, or ``[]`` when the split has no queries (the scorer
+    is never called, so the number of matrices is unknown)."""
     answers = answers if answers is not None else known_answers(data)
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
     ranks: list[list[torch.Tensor]] = []
@@ -143,23 +145,7 @@ def query_ranks_many(
         filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
         target = torch.as_tensor(chunk[:, 2], device=device)
         ranks.append([filtered_ranks(scores, target, filters).cpu() for scores in scorer(batch)])
-    if not ranks:
-        return torch.empty(0, 0)
-    return torch.stack([torch.cat(column) for column in zip(*ranks, strict=True)])
-
-
-def prepare_split(
-    model: LinkPredictor,
-    data: TripleDataset,
-    split: str,
-    *,
-    limit: int | None = None,
-    seed: int = 0,
-    log: Callable[[str], None] | None = None,
-) -> None:
-    """Let ``model`` precompute what scoring the queries of ``split`` (or of its seeded subset) needs."""
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
+    return [torch.cat(column) for column in zip(*ranks, strict=True)]
 
 
 def model_ranks(
@@ -175,9 +161,31 @@ def model_ranks(
 ) -> torch.Tensor:
     """:func:`query_ranks` for a model: prepares its queries (the reader retrieves subgraphs once) and
     scores under bf16 autocast on CUDA (final scores stay fp32, see the models)."""
-    prepare_split(model, data, split, limit=limit, seed=seed, log=log)
+    ranks = model_ranks_many(
+        model, lambda batch: (model.score(batch),), data, split, limit=limit, seed=seed, device=device,
+        answers=answers, log=log,
+    )  # fmt: skip
+    return ranks[0] if ranks else torch.empty(0)
+
+
+def model_ranks_many(
+    model: LinkPredictor,
+    scorer: Callable[[torch.Tensor], Sequence[torch.Tensor]],
+    data: TripleDataset,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[torch.Tensor]:
+    """:func:`model_ranks` for ``scorer``, several variants of ``model``'s scores per batch
+    (:func:`query_ranks_many`)."""
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
+    model.prepare(queries, log)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
-        return query_ranks(model.score, data, split, limit=limit, seed=seed, device=device, answers=answers)
+        return query_ranks_many(scorer, data, split, limit=limit, seed=seed, device=device, answers=answers)
 
 
 def evaluate_model(

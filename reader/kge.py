@@ -46,19 +46,20 @@ class ComplExModel(LinkPredictor):
         self.set_reverse_weight(reverse_weight)
 
     def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
-        m = self.kge
-        q_re, q_im = self._query(queries)
-        with torch.autocast(queries.device.type, enabled=False):  # fp32 scores: no spurious ties
-            return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
+        return self._against_all(*self._query(queries))
 
     def reverse_scores(self, queries: torch.Tensor) -> torch.Tensor:
         m = self.kge
         reverse = self.inverse(queries[:, 1], self._hp["num_relations"])
-        u_re, u_im = complex_reverse_query(
+        return self._against_all(*complex_reverse_query(
             m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0]), m.rel_emb(reverse), m.rel_emb_im(reverse)
-        )
-        with torch.autocast(queries.device.type, enabled=False):
-            return u_re.float() @ m.node_emb.weight.T + u_im.float() @ m.node_emb_im.weight.T
+        ))  # fmt: skip
+
+    def _against_all(self, q_re: torch.Tensor, q_im: torch.Tensor) -> torch.Tensor:
+        """``q_re · e_re + q_im · e_im`` for every entity ``e``, in fp32: no spurious ties."""
+        m = self.kge
+        with torch.autocast(q_re.device.type, enabled=False):
+            return q_re.float() @ m.node_emb.weight.T + q_im.float() @ m.node_emb_im.weight.T
 
     def can_score_reverse(self) -> bool:
         return True
@@ -165,9 +166,8 @@ class RotatEModel(LinkPredictor):
         m = self.kge
         x_re, x_im = m.node_emb(queries[:, 0]), m.node_emb_im(queries[:, 0])
         theta = m.rel_emb(self.inverse(queries[:, 1], self._hp["num_relations"]))
-        r_re, r_im = torch.cos(theta), torch.sin(theta)
-        unrotated = torch.cat([r_re * x_re + r_im * x_im, r_re * x_im - r_im * x_re], dim=1)
-        return self._score_against(unrotated, None)
+        unrotated = complex_reverse_query(x_re, x_im, torch.cos(theta), torch.sin(theta))  # x ∘ conj(r)
+        return self._score_against(torch.cat(unrotated, dim=1), None)
 
     def can_score_reverse(self) -> bool:
         return True

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from reader.base import LinkPredictor
-from reader.evaluate import Metrics, metrics_from_ranks, prepare_split, query_ranks_many
+from reader.evaluate import Metrics, metrics_from_ranks, model_ranks_many
 from retrieve.data import TripleDataset
 
 GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -84,16 +84,15 @@ def fit_reverse_weight(
     weights = [float(w) for w in grid]
     if not weights or min(weights) < 0:
         raise ValueError(f"the grid of reverse weights must be non-empty and >= 0, got {list(grid)}")
-    prepare_split(model, data, split, limit=limit, seed=seed, log=log)
 
     def variants(batch: torch.Tensor) -> list[torch.Tensor]:
         direct, reverse = model.direct_scores(batch), model.reverse_scores(batch)
         return [direct + w * reverse if w else direct for w in weights]
 
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
-        ranks = query_ranks_many(
-            variants, data, split, limit=limit, seed=seed, device=device, answers=answers
-        )
+    ranks = model_ranks_many(
+        model, variants, data, split, limit=limit, seed=seed, device=device, answers=answers, log=log
+    )
+    ranks = ranks or [torch.empty(0)] * len(weights)  # no queries: all nan, the first weight kept
     metrics = {w: metrics_from_ranks(r) for w, r in zip(weights, ranks, strict=True)}
     best = max(weights, key=lambda w: (metrics[w].mrr, -w))
     return ReverseFit(best, split, metrics)

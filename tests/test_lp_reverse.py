@@ -22,7 +22,7 @@ from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
 from reader.reverse import fit_reverse_weight
 from reader.train import TrainConfig, save_run, train
-from retrieve.data import TripleDataset, load_split_dir
+from retrieve.data import TripleDataset, from_string_triples, load_split_dir
 
 QUERIES = torch.tensor([[0, 1], [3, 4], [6, 2], [2, 5]])  # relations 3..5 are the inverses of 0..2
 
@@ -111,6 +111,15 @@ def test_fit_picks_the_grid_weight_that_scores_best_as_evaluated(tiny: Path) -> 
         assert fit.metrics[weight] == separately[weight]
     assert fit.weight == max(grid, key=lambda w: (separately[w].mrr, -w)) and fit.split == "valid"
     assert len({m.mrr for m in fit.metrics.values()}) > 1  # the weights rank differently here
+
+
+def test_fit_and_evaluation_of_an_empty_split_give_nan_not_an_error() -> None:
+    pairs = [(f"e{i}", "r", f"e{(i + 1) % 6}") for i in range(6)]
+    data = from_string_triples({"train": pairs, "valid": [], "test": pairs[:2]})
+    model = ComplExModel(data.num_entities, data.num_relations, dim=4).eval()
+    assert evaluate_model(model, data, "valid").queries == 0
+    fit = fit_reverse_weight(model, data, grid=(0.25, 1.0))
+    assert fit.weight == 0.25 and all(m.queries == 0 and m.mrr != m.mrr for m in fit.metrics.values())
 
 
 def test_training_fits_the_reverse_weight_and_saves_it(tiny: Path, tmp_path: Path) -> None:
