@@ -4,9 +4,10 @@ For each dataset and model: train with the model's preset (``reader/presets.py``
 of training time (subgraph retrieval and evaluation are timed separately), then evaluate on the full test
 split (or ``--limit`` triples, seeded) and print one table with every model of the run side by side. With
 ``--out DIR`` each checkpoint is saved under ``DIR/<dataset>-<preset>`` with its ``metrics.json``
-(``<preset>+<config stem>`` when ``--config FILE`` changed the presets; the table shows the same name). An
-entry ``MODEL:FILE.json`` (or ``.toml``) trains with that config file, which names its own ``"preset"``
-(``bench/configs/``); its row is named by the file's stem.
+(``<preset>+<config stem>`` when ``--config FILE`` changed the presets; the table shows the same name),
+before its test evaluation: a run cut off there keeps its weights and valid score, and ``metrics.json`` gains
+the test scores once they exist. An entry ``MODEL:FILE.json`` (or ``.toml``) trains with that config file,
+which names its own ``"preset"`` (``bench/configs/``); its row is named by the file's stem.
 
 With ``--init CKPT`` every entry is a warm start of that checkpoint (``factloom lp train --init``): the
 checkpoint's own run settings take the preset's place, and an entry ``MODEL:FILE.json`` is an overlay on
@@ -103,27 +104,34 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
     label = label_for(model, preset, args)
     print(f"== {data.name} / {model} ({preset or model}) on {hardware}", flush=True)
     result = train(data, config, log=lambda s: print(s, flush=True))
-    tic = time.perf_counter()
-    metrics = evaluate_model(result.model, data, "test", limit=args.limit, seed=args.seed, device=device)
-    eval_s = time.perf_counter() - tic
+    valid_mrr = result.best_valid.mrr if result.best_valid else None
     row = {"dataset": data.name, "model": model, "preset": label, "hardware": hardware,
            "budget_min": args.budget_minutes, "trained_min": round(result.minutes, 2),
-           "epochs": round(result.epochs, 2), "eval_s": round(eval_s, 1), **metrics.as_json(),
-           "valid_mrr": result.best_valid.mrr if result.best_valid else None,
+           "epochs": round(result.epochs, 2), "valid_mrr": valid_mrr,
            "reverse_weight": result.model.reverse_weight}  # fmt: skip
-    print(json.dumps(row), flush=True)
-    if args.out:
-        target = args.out / f"{data.name}-{label}"
-        summary = {**row, "history": result.history}  # saved with the weights: never a stale summary
+    target = args.out / f"{data.name}-{label}" if args.out else None
+    summary = {**row, "history": result.history}  # saved with the weights: never a stale summary
+    if target is not None:  # weights first: a run cut off in its test evaluation (a GPU lease) keeps them
         save_run(result, config, data, target, half=args.half, metrics=summary)
-        if args.half:  # the shipped weights are what counts: score them again
-            saved = checkpoint.load(target, data, device=device)
-            saved.cache = getattr(result.model, "cache", None)
-            again = evaluate_model(saved, data, "test", limit=args.limit, seed=args.seed, device=device)
-            row["saved_fp16_mrr"] = summary["saved_fp16_mrr"] = again.mrr
-            print(f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True)
-            write_file(target / "metrics.json", lambda path: path.write_text(json.dumps(summary, indent=2)))
+    tic = time.perf_counter()
+    metrics = evaluate_model(result.model, data, "test", limit=args.limit, seed=args.seed, device=device)
+    row.update(eval_s=round(time.perf_counter() - tic, 1), **metrics.as_json())
+    print(json.dumps(row), flush=True)
+    if target is not None:
+        write_summary(target, summary | row)
+    if target is not None and args.half:  # the shipped weights are what counts: score them again
+        saved = checkpoint.load(target, data, device=device)
+        saved.cache = getattr(result.model, "cache", None)
+        again = evaluate_model(saved, data, "test", limit=args.limit, seed=args.seed, device=device)
+        row["saved_fp16_mrr"] = again.mrr
+        print(f"saved fp16 copy: test MRR {again.mrr:.4f} (in memory {metrics.mrr:.4f})", flush=True)
+        write_summary(target, summary | row)
     return row
+
+
+def write_summary(target: Path, summary: dict) -> None:
+    """Rewrite a saved run's ``metrics.json`` (whole or not at all) once a test score is known."""
+    write_file(target / "metrics.json", lambda path: path.write_text(json.dumps(summary, indent=2)))
 
 
 def run_parallel(args: argparse.Namespace) -> list[dict]:

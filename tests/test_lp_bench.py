@@ -18,6 +18,7 @@ from lp_tiny import write_tiny_kg
 from safetensors import safe_open
 
 from reader import checkpoint
+from retrieve.data import load_split_dir
 
 
 def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -173,6 +174,36 @@ def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
     assert files == ["config.json", "metrics.json", "model.safetensors", "vocab.json"]
 
 
+def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path) -> None:
+    """A lent GPU's call can end while a reader's test split is being ranked; the weights and the valid
+    score must already be on disk then. The test evaluation here exits the process (exit 9) as a kill would;
+    the saved metrics claim no test score."""
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    cut_off = (
+        "import os, runpy, sys\n"
+        "import reader.evaluate as e\n"
+        "real = e.evaluate_model\n"
+        "def killed(model, data, split, **kw):\n"
+        "    if split == 'test':\n"
+        "        os._exit(9)\n"
+        "    return real(model, data, split, **kw)\n"
+        "e.evaluate_model = killed\n"
+        "sys.argv = ['bench/lp.py', *sys.argv[1:]]\n"
+        "runpy.run_path('bench/lp.py', run_name='__main__')\n"
+    )
+    command = [sys.executable, "-c", cut_off, "--dataset-dir", str(data), "--models", "complex",
+               "--budget-minutes", "0.01", "--half", "--out", str(out)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 9, result.stdout + result.stderr
+    folder = out / "tiny-complex"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert 0.0 < metrics["valid_mrr"] <= 1.0 and metrics["history"]
+    assert "mrr" not in metrics and "saved_fp16_mrr" not in metrics
+    saved = checkpoint.load(folder, load_split_dir(data))
+    assert saved.reverse_weight == metrics["reverse_weight"]
+
+
 def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: Path) -> None:
     """``bench/lp_compare.py``: each row's MRR is the run's own test score (same queries, same ranks), a
     checkpoint against itself differs by exactly 0 on every query, and one checkpoint alone is refused."""
@@ -200,7 +231,6 @@ def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(tmp_path: 
     baseline row the same weights scoring with the KGE shortcut alone; a model without one is refused."""
     from reader import checkpoint
     from reader.evaluate import evaluate_model
-    from retrieve.data import load_split_dir
 
     data, out = trained_tiny(tmp_path, "reader,complex")
     reader = out / "tiny-reader"
@@ -225,7 +255,6 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     from reader import checkpoint
     from reader.evaluate import evaluate_model
     from reader.kge import ComplExModel
-    from retrieve.data import load_split_dir
 
     data = write_tiny_kg(tmp_path / "tiny")
     split, folder = load_split_dir(data), tmp_path / "complex"
