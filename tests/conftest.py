@@ -55,20 +55,40 @@ def store(store_config: StoreConfig) -> Iterator[FactStore]:
         yield opened
 
 
-@pytest.fixture
-def store_env(store_config: StoreConfig) -> dict[str, str]:
-    """Environment for a ``factloom`` subprocess that talks to the session's store."""
+def env_for(config: StoreConfig) -> dict[str, str]:
+    """Environment for a ``factloom`` subprocess that talks to the store of ``config`` (offline hub)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTLOOM_")}
-    if store_config.embedded:
+    if config.embedded:
         env.update(
-            FACTLOOM_DATA_DIR=str(store_config.data_dir),
-            FACTLOOM_BOLT_PORT=str(store_config.bolt_port),
-            FACTLOOM_HTTP_PORT=str(store_config.http_port),
+            FACTLOOM_DATA_DIR=str(config.data_dir),
+            FACTLOOM_BOLT_PORT=str(config.bolt_port),
+            FACTLOOM_HTTP_PORT=str(config.http_port),
         )
     else:
         env.update({k: v for k, v in os.environ.items() if k.startswith("FACTLOOM_NEO4J_")})
     env["HF_HUB_OFFLINE"] = "1"
     return env
+
+
+@pytest.fixture
+def store_env(store_config: StoreConfig) -> dict[str, str]:
+    """Environment for a ``factloom`` subprocess that talks to the session's store."""
+    return env_for(store_config)
+
+
+@pytest.fixture
+def private_store(tmp_path: Path) -> Iterator[tuple[FactStore, dict[str, str]]]:
+    """A fresh embedded store of the test's own, and the environment that reaches it: for a command that
+    acts on everything stored (``factloom extract``), which on the shared store would read every other
+    test's sentences (and, against Neo4j, write into that database)."""
+    config = StoreConfig(data_dir=tmp_path / "store", bolt_port=free_port(), http_port=free_port(), heap="1g")
+    server = EmbeddedServer(config)
+    server.start()
+    try:
+        with open_store(config) as opened:
+            yield opened, env_for(config)
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -154,8 +154,9 @@ def test_extract_eval_scores_a_predictions_file(tmp_path: Path) -> None:
 
 
 def test_extract_runs_over_the_store_once_per_model_version(
-    store: FactStore, store_env: dict[str, str], tiny_model: Path, tmp_path: Path, unique: str
+    private_store: tuple[FactStore, dict[str, str]], tiny_model: Path, tmp_path: Path, unique: str
 ) -> None:
+    store, store_env = private_store
     doc = tmp_path / f"{unique}.txt"
     doc.write_text(
         f"The {unique} bracket is mounted on the frame. The protector has curved walls and a guide rail.\n",
@@ -165,7 +166,7 @@ def test_extract_runs_over_the_store_once_per_model_version(
     document = next(d for d in load_paths([doc]) if not isinstance(d, Exception))
     first = factloom(store_env, "extract", "--model", str(tiny_model))
     assert first.returncode == 0, first.stderr
-    assert "read" in first.stdout
+    assert f"read {len(store.sentences(document.id))} sentences (0 already done)" in first.stdout
     tags = {tuple(r) for r in _tags(store, document.id)}
     assert len(tags) == 1 and next(iter(tags))[0].startswith(
         "factloom-patent-joint@"
