@@ -1,4 +1,5 @@
-"""Shared fixtures: one real embedded store server per test session (or Neo4j when FACTLOOM_NEO4J_URI is set).
+"""Shared fixtures: one real embedded store server per test session (or Neo4j when FACTLOOM_NEO4J_URI is set),
+and a private one (``private_store``) for a test whose command acts on everything stored.
 
 Tests never wipe the store: each test writes documents whose ids are unique to it and asserts on what it
 wrote (or on deltas), so the same suite is safe to run against a real Neo4j.
@@ -6,6 +7,7 @@ wrote (or on deltas), so the same suite is safe to run against a real Neo4j.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -26,6 +28,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def embedded_server(data_dir: Path) -> Iterator[StoreConfig]:
+    """A fresh embedded server in ``data_dir`` on free loopback ports, stopped on exit."""
+    config = StoreConfig(data_dir=data_dir, bolt_port=free_port(), http_port=free_port(), heap="1g")
+    server = EmbeddedServer(config)
+    server.start()
+    try:
+        yield config
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def store_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConfig]:
     """The store every test shares: Neo4j when FACTLOOM_NEO4J_URI is set, else a fresh embedded server."""
@@ -38,15 +52,8 @@ def store_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreConf
             database=os.environ.get("FACTLOOM_NEO4J_DATABASE"),
         )
         return
-    config = StoreConfig(
-        data_dir=tmp_path_factory.mktemp("store"), bolt_port=free_port(), http_port=free_port(), heap="1g"
-    )
-    server = EmbeddedServer(config)
-    server.start()
-    try:
+    with embedded_server(tmp_path_factory.mktemp("store")) as config:
         yield config
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -81,14 +88,8 @@ def private_store(tmp_path: Path) -> Iterator[tuple[FactStore, dict[str, str]]]:
     """A fresh embedded store of the test's own, and the environment that reaches it: for a command that
     acts on everything stored (``factloom extract``), which on the shared store would read every other
     test's sentences (and, against Neo4j, write into that database)."""
-    config = StoreConfig(data_dir=tmp_path / "store", bolt_port=free_port(), http_port=free_port(), heap="1g")
-    server = EmbeddedServer(config)
-    server.start()
-    try:
-        with open_store(config) as opened:
-            yield opened, env_for(config)
-    finally:
-        server.stop()
+    with embedded_server(tmp_path / "store") as config, open_store(config) as opened:
+        yield opened, env_for(config)
 
 
 @pytest.fixture
