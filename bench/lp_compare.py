@@ -102,11 +102,11 @@ def main() -> None:
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name} {args.split}, {len(old)} queries")
     print(f"{'checkpoint':60s} {'MRR':>7s} {'H@1':>7s} {'H@3':>7s} {'H@10':>7s}")
     zeroed = {"--ablate-reader": " (reader term zeroed)", "--ablate-reverse": " (reverse_weight 0)"}.get(
-        ablate
+        ablate or "", ""
     )
     for label, folder, r in (("baseline", folders[0], old), ("new", folders[1], new)):
         m = metrics_from_ranks(r)
-        name = f"{label}: {folder}{zeroed if zeroed and label == 'baseline' else ''}"
+        name = f"{label}: {folder}{zeroed if label == 'baseline' else ''}"
         print(f"{name:60s} {m.mrr:7.4f} {m.hits1:7.4f} {m.hits3:7.4f} {m.hits10:7.4f}")
     print(f"MRR new - baseline: {diff:+.4f}, 95 % paired bootstrap [{low:+.4f}, {high:+.4f}] "
           f"({args.resamples} resamples)")  # fmt: skip
