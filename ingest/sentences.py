@@ -175,33 +175,38 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _sentence_bounds(doc: Doc) -> Sequence[Span]:
-    """``(start_char, end_char)`` of each sentence of a sentencized doc, after the patent fixes."""
-    tokens = [token for token in doc if not token.is_space]
-    if not tokens:
+    """``(start_char, end_char)`` of each sentence of a sentencized doc, after the patent fixes.
+
+    Reads the doc as arrays, not Token objects: creating one Python object per token made the cost per
+    character grow with the text (bench/sentences.py).
+    """
+    import numpy as np
+    from spacy.attrs import IDX, IS_SPACE, LOWER, SENT_START
+
+    if len(doc) == 0:
+        return []
+    columns = doc.to_array([IS_SPACE, SENT_START, LOWER, IDX]).astype(np.int64)
+    words = np.flatnonzero(columns[:, 0] == 0)  # token indices of the non-space tokens
+    if not len(words):
         return []
     # A sentence may start on a whitespace token ("end.   \n  Next"); move such starts to the next word.
-    starts: set[int] = set()
-    pending = True
-    for token in doc:
-        pending = pending or bool(token.is_sent_start)
-        if pending and not token.is_space:
-            starts.add(token.i)
-            pending = False
-    words = {token.i: position for position, token in enumerate(tokens)}
+    sent_starts = np.flatnonzero(columns[:, 1] == 1)
+    positions = np.searchsorted(words, np.concatenate(([0], sent_starts)))
+    starts = {int(p) for p in positions if p < len(words)}  # positions in `words`
 
     # "etc." is kept as one token (no split); split after it only when a capitalised word follows.
-    for position, token in enumerate(tokens[:-1]):
-        if token.lower_ == "etc." and tokens[position + 1].text[:1].isupper():
-            starts.add(tokens[position + 1].i)
+    etc = doc.vocab.strings["etc."]
+    for position in np.flatnonzero(columns[words[:-1], 2] == etc):
+        if doc[int(words[position + 1])].text[:1].isupper():
+            starts.add(int(position) + 1)
 
     # A sentence that is only an enumerator ("1." / "a." / "(ii)") joins the sentence after it.
     ordered = sorted(starts)
     for first, following in itertools.pairwise(ordered):
-        inner = tokens[words[first] : words[following]]
-        label = "".join(token.text for token in inner)
-        if 0 < len(inner) <= 3 and label.endswith((".", ")")) and _ENUMERATOR.match(label):
-            starts.discard(following)
+        if following - first <= 3:
+            label = "".join(doc[int(words[k])].text for k in range(first, following))
+            if label.endswith((".", ")")) and _ENUMERATOR.match(label):
+                starts.discard(following)
 
-    ordered = sorted(starts)
-    ends = [doc[i].idx for i in ordered[1:]] + [len(doc.text)]
-    return [(doc[i].idx, end) for i, end in zip(ordered, ends, strict=True)]
+    offsets = [int(columns[words[position], 3]) for position in sorted(starts)]
+    return list(zip(offsets, [*offsets[1:], len(doc.text)], strict=True))

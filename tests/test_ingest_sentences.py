@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest import Document, IngestError, Paragraph, ParsedDocument, assemble, default_splitter, load_paths
-from ingest.sentences import MAX_SENTENCE_CHARS, SentenceSplitter
+from ingest.sentences import CHUNK_CHARS, MAX_SENTENCE_CHARS, SentenceSplitter, _chunks
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "patents"
@@ -74,18 +76,40 @@ def test_long_sentences_are_capped_at_whitespace(splitter: SentenceSplitter) -> 
     assert SentenceSplitter(max_chars=2000).cap(blob, 0, len(blob)) == [(0, 2000), (2000, 4000), (4000, 4500)]
 
 
-def test_very_long_text_is_linear(splitter: SentenceSplitter) -> None:
+def test_very_long_text_reaches_spacy_in_bounded_pieces(splitter: SentenceSplitter) -> None:
+    # Linear cost comes from never handing spaCy more than CHUNK_CHARS at once; the timing itself is
+    # measured by bench/sentences.py (a timed test here failed on a busy CI machine).
     unit = "The arm 12 is attached to the frame 14 as shown in FIG. 1A. "
-    small, large = unit * 500, unit * 5000  # 30 kB and 300 kB (the large one is fed in chunks)
-    start = time.perf_counter()
-    small_spans = splitter.split(small)
-    small_time = time.perf_counter() - start
-    start = time.perf_counter()
-    large_spans = splitter.split(large)
-    large_time = time.perf_counter() - start
-    assert len(small_spans) == 500 and len(large_spans) == 5000
-    assert all(large[s:e] == unit.strip() for s, e in large_spans)
-    assert large_time < max(30 * small_time, 1.0)  # 10x the text, nowhere near 100x the time
+    large = unit * 20_000  # 1.2 MB: over spaCy's own 1,000,000-character limit
+    seen: list[int] = []
+    pipe = splitter._nlp.pipe
+
+    def recording_pipe(texts: Iterable[str], **kwargs: object) -> Iterator[object]:
+        for text in texts:
+            seen.append(len(text))
+            yield from pipe([text], **kwargs)
+
+    splitter._nlp.pipe = recording_pipe  # type: ignore[method-assign]
+    try:
+        spans = splitter.split(large)
+    finally:
+        del splitter._nlp.pipe
+    assert len(spans) == 20_000
+    assert all(large[s:e] == unit.strip() for s, e in spans)
+    assert sum(seen) == len(large) and max(seen) <= CHUNK_CHARS and len(seen) >= len(large) // CHUNK_CHARS
+
+
+def test_chunks_cut_at_sentence_ends_then_whitespace_then_anywhere() -> None:
+    prose = "Word. " * 40_000  # cut just after ". "
+    pieces = list(_chunks(prose))
+    assert "".join(piece for _, piece in pieces) == prose
+    assert all(piece.endswith(". ") for _, piece in pieces[:-1])
+    words = "word " * 50_000  # no sentence end: cut after a space
+    assert all(piece.endswith(" ") for _, piece in list(_chunks(words))[:-1])
+    blob = "x" * 250_000  # nothing to cut at: hard cuts of CHUNK_CHARS
+    assert [(offset, len(piece)) for offset, piece in _chunks(blob)] == [
+        (0, CHUNK_CHARS), (CHUNK_CHARS, CHUNK_CHARS), (2 * CHUNK_CHARS, 50_000)
+    ]  # fmt: skip
 
 
 def test_assemble_offsets_and_unsplit_sections(splitter: SentenceSplitter) -> None:
@@ -121,9 +145,7 @@ def test_default_splitter_is_cached() -> None:
 
 
 def test_offsets_hold_for_every_sample_sentence() -> None:
-    start = time.perf_counter()
     items = list(load_paths([SAMPLES, REPO / "tests" / "fixtures" / "ingest"], jsonl_text_field="sentence"))
-    elapsed = time.perf_counter() - start
     documents = [i for i in items if isinstance(i, Document)]
     errors = [i for i in items if isinstance(i, IngestError)]
     # 15 patent files (one holds 2) + 3 corpus files + log, markdown, text + 3 good jsonl records
@@ -139,7 +161,6 @@ def test_offsets_hold_for_every_sample_sentence() -> None:
             assert sentence.document_id == doc.id
         total += len(doc.sentences)
     assert total > 2000
-    assert elapsed < 10  # parsing + splitting all samples takes about a second
 
 
 def test_patent_sentences_look_right() -> None:
@@ -151,3 +172,12 @@ def test_patent_sentences_look_right() -> None:
     assert not any(t in {"FIG.", "FIGS.", "No.", "U.S."} for t in texts)
     claims = [s for s in doc.sentences if s.section == "claims"]
     assert claims[0].text.startswith("A vacuum cleaner comprising:")
+
+
+def test_bench_script_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "sentences.py"), "--sizes", "20,60", "--repeats", "1"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| 20 |", "| 60 |"))]
+    assert len(rows) == 2 and rows[0].split("|")[5].strip() == "1.00"  # the first row is its own baseline
