@@ -428,7 +428,8 @@ def test_budget_stops_training(tiny: Path) -> None:
         model="complex", hparams={"dim": 16}, epochs=10_000, budget_minutes=0.02, batch_size=8
     )
     result = train(data, config, log=lambda _: None)
-    assert result.epochs < 10_000 and result.minutes <= 0.03
+    assert result.epochs < 10_000  # stopped by the 1.2 s budget, not by the epochs
+    assert result.minutes < 0.2  # generous: a busy CI machine may overshoot by a step or an evaluation
 
 
 def test_checkpoint_roundtrip_and_dataset_check(tiny: Path, tmp_path: Path) -> None:
