@@ -15,7 +15,8 @@ them (``bench/configs/warm-start/``), so one call can try several continuations 
 
 With ``--parallel`` every (dataset, model) trains at the same time in its own process with one torch thread
 (on a 2-core machine: one core each, both inside the same wall-clock window, so load on the machine hits
-them alike); each child's log goes to ``<out>/logs/`` and the parent prints the joint table.
+them alike); each child's log goes to ``<out>/logs/`` and the parent prints the joint table of those that
+finished, then names any that failed (exit 1). Stopping the parent (Ctrl-C, SIGTERM) stops the children.
 
 After training, each model that can score the reverse direction gets its ``reverse_weight`` fitted on the
 valid subset (``reader/reverse.py``; the config's ``reverse_grid``, ``[]`` to keep 0): the table's
@@ -43,6 +44,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -134,8 +136,11 @@ def write_summary(target: Path, summary: dict) -> None:
     write_file(target / "metrics.json", lambda path: path.write_text(json.dumps(summary, indent=2)))
 
 
-def run_parallel(args: argparse.Namespace) -> list[dict]:
-    """One child process per (dataset, model), ``--child-threads`` torch threads each, started together."""
+def run_parallel(args: argparse.Namespace) -> tuple[list[dict], list[str]]:
+    """One child process per (dataset, model), ``--child-threads`` torch threads each, started together.
+
+    Returns the rows of the children that finished and a line for each that failed. Every child is waited
+    for; if this process is interrupted or sent SIGTERM, the children are terminated first."""
     out = args.out or Path("bench/out/lp")
     (out / "logs").mkdir(parents=True, exist_ok=True)
     children = []
@@ -164,14 +169,25 @@ def run_parallel(args: argparse.Namespace) -> list[dict]:
             print(f"started {name}: log in {log.name}", flush=True)
             child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
             children.append((name, child, log, row_file))
-    rows = []
-    for name, child, log, row_file in children:
-        code = child.wait()
-        log.close()
-        if code:
-            raise SystemExit(f"{name} failed with exit {code}; see {log.name}")
-        rows.append(json.loads(row_file.read_text()))
-    return rows
+    rows, failures = [], []
+    # On SIGTERM (`timeout`, a lease ending) exit through the `finally` below, not at once.
+    previous = signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    try:
+        for name, child, log, row_file in children:  # all of them: one failure must not orphan the rest
+            code = child.wait()
+            log.close()
+            if code:
+                failures.append(f"{name} failed with exit {code}; see {log.name}")
+            else:
+                rows.append(json.loads(row_file.read_text()))
+    finally:  # interrupted: stop the children too, or they go on training and writing after we are gone
+        for _, child, _, _ in children:
+            if child.poll() is None:
+                child.terminate()
+        for _, child, _, _ in children:
+            child.wait()
+        signal.signal(signal.SIGTERM, previous)
+    return rows, failures
 
 
 def print_table(rows: list[dict]) -> None:
@@ -237,13 +253,17 @@ def main() -> None:
         parser.error(
             "with --init an entry is MODEL or MODEL:OVERLAY.json (the checkpoint's settings are its preset)"
         )
+    failures: list[str] = []
     if args.parallel:
-        rows = run_parallel(args)
+        rows, failures = run_parallel(args)
     else:
         rows = [run_one(d, m, args) for d in args.dataset_dir for m in args.models.split(",")]
     if args.row_file:
         args.row_file.write_text(json.dumps(rows[0]))
-    print_table(rows)
+    if rows:
+        print_table(rows)
+    if failures:
+        raise SystemExit("\n".join(failures))
 
 
 if __name__ == "__main__":

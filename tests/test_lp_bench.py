@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -74,6 +76,58 @@ def test_parallel_run_reports_a_failed_child(tmp_path: Path) -> None:
     assert f"tiny-complex failed with exit 1; see {out / 'logs' / 'tiny-complex.log'}" in result.stderr
     log = (out / "logs" / "tiny-complex.log").read_text()
     assert "valid.txt:2: expected head<TAB>relation<TAB>tail" in log
+
+
+def test_parallel_run_prints_the_others_when_one_child_fails(tmp_path: Path) -> None:
+    good = write_tiny_kg(tmp_path / "good")
+    bad = write_tiny_kg(tmp_path / "bad")
+    (bad / "valid.txt").write_text("only two\tfields\n")
+    out = tmp_path / "out"
+    result = bench_lp(
+        "--dataset-dir", str(bad), "--dataset-dir", str(good), "--models", "complex", "--budget-minutes",
+        "0.02", "--parallel", "--out", str(out)
+    )  # fmt: skip
+    assert result.returncode == 1
+    log = out / "logs" / "bad-complex.log"
+    assert result.stderr.strip().endswith(f"bad-complex failed with exit 1; see {log}")
+    assert result.stdout.splitlines()[-1].split()[:2] == ["good", "complex"]  # the good one still reported
+    assert json.loads((out / "good-complex" / "metrics.json").read_text())["queries"] == 24
+
+
+def test_terminating_a_parallel_run_stops_its_children(tmp_path: Path) -> None:
+    data = write_tiny_kg(tmp_path / "tiny")
+    out = tmp_path / "out"
+    command = [sys.executable, str(REPO / "bench" / "lp.py"), "--dataset-dir", str(data), "--models",
+               "complex,rotate", "--budget-minutes", "5", "--parallel", "--out", str(out)]  # fmt: skip
+    parent = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+
+    def children() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                line = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if entry.name.isdigit() and "--row-file" in line and str(out) in line:
+                found.append(int(entry.name))
+        return found
+
+    deadline = time.monotonic() + 120  # a hang guard, not a timing check
+    while (len(children()) < 2 or not all(
+        (out / "logs" / f"tiny-{m}.log").read_text().startswith("== tiny") for m in ("complex", "rotate")
+    )) and time.monotonic() < deadline:  # fmt: skip
+        time.sleep(0.2)
+    try:
+        assert len(children()) == 2, "the children never started"
+        parent.terminate()
+        parent.communicate(timeout=60)
+        assert parent.returncode == 128 + signal.SIGTERM
+        assert children() == []  # stopped with the parent, not left training
+        assert not (out / "tiny-complex").exists()  # they were stopped long before their 5-minute budget
+    finally:  # a failing run must not leave training processes behind
+        parent.kill()
+        for pid in children():
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_unknown_model_is_refused_before_any_training(tmp_path: Path) -> None:
