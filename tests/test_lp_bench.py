@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import REPO
 from lp_tiny import write_tiny_kg
@@ -221,26 +222,33 @@ def test_half_saves_fp16_weights_with_their_own_score(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     folder = out / "tiny-complex"
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert 0.0 < metrics["saved_fp16_mrr"] <= 1.0 and metrics["history"]
+    assert metrics["scored"] == "saved fp16 copy" and metrics["history"]
+    assert 0.0 < metrics["mrr"] <= 1.0 and 0.0 < metrics["in_memory_mrr"] <= 1.0
+    assert abs(metrics["mrr"] - metrics["in_memory_mrr"]) < 0.05  # fp16 costs no quality, here either
     with safe_open(str(folder / "model.safetensors"), "pt") as weights:
         assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float16}
     files = sorted(p.name for p in folder.iterdir())  # no temporary files left
     assert files == ["config.json", "metrics.json", "model.safetensors", "vocab.json"]
 
 
-def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("killed_at", [1, 2])
+def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path, killed_at: int) -> None:
     """A lent GPU's call can end while a reader's test split is being ranked; the weights and the valid
-    score must already be on disk then. The test evaluation here exits the process (exit 9) as a kill would;
-    the saved metrics claim no test score."""
+    score must already be on disk then. The test evaluation number ``killed_at`` exits the process (exit 9)
+    as a kill would. Cut off in the first, the saved metrics claim no test score; in the second (the
+    in-memory weights, after ``--half``'s saved copy), the saved copy's test score is already kept."""
     data = write_tiny_kg(tmp_path / "tiny")
     out = tmp_path / "out"
     cut_off = (
         "import os, runpy, sys\n"
         "import reader.evaluate as e\n"
         "real = e.evaluate_model\n"
+        "calls = []\n"
         "def killed(model, data, split, **kw):\n"
         "    if split == 'test':\n"
-        "        os._exit(9)\n"
+        "        calls.append(split)\n"
+        f"        if len(calls) == {killed_at}:\n"
+        "            os._exit(9)\n"
         "    return real(model, data, split, **kw)\n"
         "e.evaluate_model = killed\n"
         "sys.argv = ['bench/lp.py', *sys.argv[1:]]\n"
@@ -253,7 +261,11 @@ def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path) 
     folder = out / "tiny-complex"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert 0.0 < metrics["valid_mrr"] <= 1.0 and metrics["history"]
-    assert "mrr" not in metrics and "saved_fp16_mrr" not in metrics
+    assert "in_memory_mrr" not in metrics
+    if killed_at == 1:
+        assert "mrr" not in metrics and "scored" not in metrics
+    else:
+        assert metrics["scored"] == "saved fp16 copy" and 0.0 < metrics["mrr"] <= 1.0
     saved = checkpoint.load(folder, load_split_dir(data))
     assert saved.reverse_weight == metrics["reverse_weight"]
 
