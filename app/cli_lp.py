@@ -158,15 +158,18 @@ def _checkpoint_for(checkpoint: Path | None, from_store: bool) -> Path:
 
 @lp_cli.command("predict")
 def predict_cmd(
-    head: Annotated[str, typer.Option(help="head entity text")],
-    relation: Annotated[str, typer.Option(help="relation text")],
+    head: Annotated[str, typer.Option(help="head entity: id or name")],
+    relation: Annotated[str, typer.Option(help="relation: id or name")],
     top_k: Annotated[int, typer.Option(min=1, help="how many tails")] = 10,
     checkpoint: Annotated[Path | None, typer.Option(help="checkpoint (default: the store model)")] = None,
     dataset_dir: DatasetDir = None,
     split_seed: SplitSeed = 0,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Rank tails for HEAD :: RELATION :: ? (known facts left out), with the subgraph read as evidence."""
+    """Rank tails for HEAD :: RELATION :: ? (known facts left out), with the subgraph read as evidence.
+
+    HEAD and RELATION are ids or readable names (entity2text.txt / relation2text.txt, the store's names),
+    matched as written, then case- and space-insensitively."""
     from app import lp
 
     data = _dataset(dataset_dir, dataset_dir is None, split_seed)

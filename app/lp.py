@@ -147,21 +147,14 @@ def predict(
     data: TripleDataset, directory: Path, head: str, relation: str, top_k: int = 10
 ) -> tuple[list[Prediction], list[tuple[str, str, str]]]:
     """Ranked tails for ``head :: relation :: ?`` and the subgraph the model read, as readable triples.
+    ``head`` and ``relation`` are ids or readable names (:func:`find_entity`, :func:`find_relation`).
 
     Raises:
-        ConfigError: the head or relation is not in the graph the model was trained on.
+        ConfigError: the head or relation is not in the graph the model was trained on, or names several.
     """
+    e = find_entity(data, head)
+    r = find_relation(data, relation)
     model = checkpoint.load(directory, data)
-    entity_ids = {e: i for i, e in enumerate(data.entities)}
-    relation_ids = {r: i for i, r in enumerate(data.relations)}
-    e, r = entity_ids.get(entity_key(head)), relation_ids.get(relation_key(relation))
-    if e is None:
-        raise ConfigError(f"unknown entity {head!r} (key {entity_key(head)!r}) in the trained graph")
-    if r is None:
-        close = [x for x in data.relations if relation_key(relation) in x][:5]
-        raise ConfigError(
-            f"unknown relation {relation!r}; e.g. {', '.join(close) or ', '.join(data.relations[:5])}"
-        )
     query = torch.tensor([[e, r]])
     model.prepare(query.numpy())
     with torch.no_grad():
@@ -178,3 +171,50 @@ def predict(
         for h, rr, t in evidence.tolist()
     ]
     return ranked, triples
+
+
+def find_entity(data: TripleDataset, text: str) -> int:
+    """The entity ``text`` names: its id as written (``/m/016ywr``, ``Q42``), else the id or the readable
+    name (``entity2text.txt``, the store's display name) with the same :func:`~kg.keys.entity_key`, so
+    ``"jeremy irons"`` finds ``/m/016ywr``.
+
+    Raises:
+        ConfigError: no entity matches (the message suggests names that contain it), or several names do
+            (the message lists their ids, which are unambiguous).
+
+    Example:
+        >>> import numpy as np
+        >>> data = TripleDataset(["Q42", "Q90"], ["P50"], *[np.zeros((0, 3), np.int64)] * 3,
+        ...                      entity_text={"Q42": "Douglas Adams", "Q90": "Paris"})
+        >>> find_entity(data, "douglas adams"), find_entity(data, "Q90")
+        (0, 1)
+    """
+    return _find("entity", text, data.entities, data.entity_text, entity_key)
+
+
+def find_relation(data: TripleDataset, text: str) -> int:
+    """The relation ``text`` names, as :func:`find_entity` finds entities (``relation2text.txt``,
+    :func:`~kg.keys.relation_key`).
+
+    Raises:
+        ConfigError: no relation or several match; the message says which.
+    """
+    return _find("relation", text, data.relations, data.relation_text, relation_key)
+
+
+def _find(kind: str, text: str, ids: list[str], names: dict[str, str], key: Callable[[str], str]) -> int:
+    exact = [i for i, x in enumerate(ids) if x == text]
+    if exact:
+        return exact[0]
+    wanted = key(text)
+    found = sorted({i for i, x in enumerate(ids) if wanted in (key(x), key(names.get(x, x)))})
+    if len(found) == 1:
+        return found[0]
+    if found:
+        listed = ", ".join(f"{ids[i]} ({names.get(ids[i], ids[i])})" for i in found[:10])
+        kinds = "entities" if kind == "entity" else f"{kind}s"
+        raise ConfigError(f"{kind} {text!r} names {len(found)} {kinds}: {listed}; give one of the ids")
+    close = [f"{names.get(x, x)} ({x})" if x in names else x for x in ids
+             if wanted and wanted in key(names.get(x, x))][:5]  # fmt: skip
+    hint = f"; e.g. {', '.join(close)}" if close else ""
+    raise ConfigError(f"unknown {kind} {text!r} (key {wanted!r}) in the trained graph{hint}")

@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 from torch_geometric.nn import kge
 
 from app.errors import ConfigError
-from app.lp import build_config, evaluate_checkpoint, predict
+from app.lp import build_config, evaluate_checkpoint, find_entity, find_relation, predict
 from reader import checkpoint
 from reader import train as train_module
 from reader.checkpoint import CheckpointError
@@ -662,6 +662,25 @@ def test_store_split_is_seeded_and_transductive() -> None:
     train_entities = {x for h, _, t in a["train"] for x in (h, t)}
     assert all(h in train_entities and t in train_entities for h, _, t in a["valid"] + a["test"])
     assert sum(len(v) for v in a.values()) == len(triples)
+
+
+def test_predict_finds_entities_and_relations_by_id_or_readable_name() -> None:
+    """Ids match as written (a mixed-case id too, which a lower-cased key would miss), then ids and
+    names by key; a name shared by two entities is refused with both ids, and an unknown one gets hints."""
+    none = np.zeros((0, 3), dtype=np.int64)
+    data = TripleDataset(["Q42", "/m/0z9c", "Q90", "Q91"], ["P50", "/people/person/profession"],
+                         none, none, none,
+                         entity_text={"Q42": "Douglas Adams", "Q90": "Paris", "Q91": "Paris"},
+                         relation_text={"/people/person/profession": "people person profession"})  # fmt: skip
+    assert find_entity(data, "Q42") == 0 and find_entity(data, "q42") == 0
+    assert find_entity(data, "  the Douglas  ADAMS ") == 0 and find_entity(data, "/m/0z9c") == 1
+    assert find_relation(data, "People person profession") == 1 and find_relation(data, "P50") == 0
+    with pytest.raises(ConfigError, match=r"names 2 entities: Q90 \(Paris\), Q91 \(Paris\)"):
+        find_entity(data, "paris")
+    with pytest.raises(ConfigError, match=r"unknown entity 'Adams' .*e\.g\. Douglas Adams \(Q42\)"):
+        find_entity(data, "Adams")
+    with pytest.raises(ConfigError, match="unknown relation 'wrote'"):
+        find_relation(data, "wrote")
 
 
 def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
