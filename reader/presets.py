@@ -1,36 +1,28 @@
 """Default training settings per model, for a 2-core CPU; ``--config FILE`` overrides any of them.
 
-Measured choices (see ``bench/RESULTS.md``, link prediction): on CPU the reader reads a small relation-aware
-context through "fused" edge tokens and cross-attention only (no S×S encoder), on top of a ComplEx shortcut
-of the baseline's size (d=256 = 128 complex dimensions) whose tables train at the baseline's rate;
-``reader-distmult`` is the earlier CPU reader; ``reader-gpu`` is KG-R3's size (d=320, 3+3 layers, 8 heads,
-FFN 1280) with the graph-masked encoder; ``reader-gpu-fused`` (the CPU design at d=512) and
-``reader-gpu-graph`` (KG-R3's size) add the ComplEx shortcut for a GPU. The ``-staged`` presets train the
-ComplEx shortcut alone for the first 30 % of the run: ``reader-staged`` matched ComplEx in the same 60-minute
-CPU run. The ``-n3rp`` presets add N3 0.05 and relation prediction 1 (after Chen et al.'s FB15k-237
-run; ``-n3rp-wn``: their WN18RR weights; 6 minutes on an H100: ``complex-n3rp-wn`` 0.477 on WN18RR):
-``reader-staged-n3rp`` reached 0.337 after 30 minutes on one core, against 0.312 without them in the same
-run. ``reader-late-n3rp`` (the reader joins at 70 %): 0.345 after 60 minutes, where ``complex-n3rp`` reached
-0.349 in the same run. The previous FB15k-237 checkpoint was ``reader-gpu-staged-n3rp`` with
-``bench/configs/rank512-late.json`` (6 minutes on an H100: 0.356, against ``complex-n3rp`` at the same rank
-0.377 in the same run). The best 60-minute one-core reader is ``reader-late-n3rp`` with batch 1024 and
-``reader_n3`` 0.5 (``bench/configs/late-rn3.json``): 0.3529, ``complex-n3rp`` 0.3525 in the same run; without
-``reader_n3`` the reader's valid MRR dips when it joins. Since the twelfth session the shipped FB15k-237
-checkpoint is ``reader-gpu-staged-n3rp`` with ``bench/configs/rank512-sampled.json`` (the ``sampled`` loss,
-joins at 80 %): 0.359 after 100 minutes of the dev VM's two cores. Since the thirteenth session it is
-``bench/configs/rank512-anneal.json`` (``stage_schedule``: the KGE stage decays to zero by the join at 85 %,
-then the reader trains on frozen tables): 0.366 in the same 100 minutes, and that is the KGE stage's end, its
-reader term zero: the reader stage did not beat it on valid, and the 0.359 reader's reading added +0.0004
-(not significant). Since the fourteenth session it is ``bench/configs/rank512-anneal-rp4.json``, the same with
-relation prediction at Chen et al.'s weight 4: 0.369 in the same 100 minutes, the reader stage's end, its
-reading worth +0.0012 (95 % interval [-0.0000, +0.0023]). Since the fifteenth session it is that checkpoint
-polished by a 60-minute warm start with ``bench/configs/warm-start/polish-1vsall.json`` (the ``1vsall`` loss
-at a tenth of the rate, the ComplEx part first, then the reader on frozen tables): 0.377, its reading worth
-+0.0055 (interval [+0.0043, +0.0068]); since the eighteenth session it scores with its reverse reading at
-weight 0.5 (``reader/reverse.py``, fitted on valid; the same weights): 0.381. On WN18RR the shipped
-checkpoint is ``reader-staged-n3rp-wn`` with ``bench/configs/wn-half-rn3x4.json`` (joins at 50 %, batch
-1024, ``reader_n3`` 2.0): 0.478 after 60 minutes of one core (seeds 0/1/2: 0.477/0.478/0.476; KG-R3
-published 0.472), where ``complex-n3rp-wn`` reached 0.468 in the seed-0 run.
+Each preset is a measured choice (``bench/RESULTS.md``, link prediction, has the runs behind it):
+
+- ``reader``: the CPU reader. It reads a small relation-aware context through "fused" edge tokens with
+  cross-attention only (no S×S encoder), on top of a ComplEx shortcut of the baseline's size (d=256 = 128
+  complex dimensions) whose tables train at the baseline's rate. ``reader-distmult`` is the earlier CPU
+  reader, kept for comparison.
+- ``reader-gpu``: KG-R3's size (d=320, 3 + 3 layers, 8 heads, FFN 1280) with the graph-masked encoder;
+  ``reader-gpu-graph`` adds the ComplEx shortcut, ``reader-gpu-fused`` is the CPU design at d=512.
+- ``-staged``: the ComplEx shortcut trains alone for the first 30 % of the run (``kge_warmup``), then the
+  reader joins as a residual that starts at zero; ``reader-late-n3rp`` joins at 70 %. With 60 minutes of one
+  core, ``reader-staged`` matched ComplEx trained in the same run.
+- ``-n3rp``: N3 0.05 and relation prediction 1 (after Chen et al.'s FB15k-237 run; ``-n3rp-wn``: their WN18RR
+  weights). On FB15k-237 they added +0.025 test MRR at 30 minutes.
+
+The shipped checkpoints are presets plus a config file: ``models/lp/fb15k-237-reader`` is
+``reader-gpu-staged-n3rp`` with ``bench/configs/rank512-anneal-rp4.json`` (1024-wide tables, the ``sampled``
+loss, the KGE stage decaying to zero before the reader joins at 85 %, relation prediction at Chen et al.'s
+weight 4; 100 minutes of two CPU cores), polished by a warm start with
+``bench/configs/warm-start/polish-1vsall.json``; ``models/lp/wn18rr-reader`` is ``reader-staged-n3rp-wn`` with
+``bench/configs/wn-half-rn3x4.json`` (joins at 50 %, batch 1024, ``reader_n3`` 2.0; 60 minutes of one core).
+Their model cards give the commands and scores. ``reader_n3`` (an N3 penalty on the reader's own term) is
+what removed the dip in valid MRR when the reader joins: 0.5 on FB15k-237 (``bench/configs/late-rn3.json``,
+the best 60-minute one-core FB15k-237 reader), 2.0 on WN18RR.
 
 ``shortcut_init`` is a trade-off, measured (bench/RESULTS.md): the benchmark presets start the shortcut's
 relations at random, because with the identity every WN18RR query's own entity was its top answer after half
