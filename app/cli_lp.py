@@ -52,10 +52,14 @@ def train_cmd(
     dataset_dir: DatasetDir = None,
     from_store: FromStore = False,
     model: Annotated[
-        str | None, typer.Option(help="reader | complex | rotate (default: reader, or the --init one)")
+        str | None,
+        typer.Option(help="reader | complex | rotate (default: the --preset or --init model, else reader)"),
     ] = None,
     budget_minutes: Annotated[float | None, typer.Option(help="wall-clock training budget")] = None,
     epochs: Annotated[int | None, typer.Option(help="upper bound on epochs")] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="training preset (reader/presets.py; default: --model's own)")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="JSON/TOML training config (may name a preset)")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
     seed: Annotated[int | None, typer.Option(help="training seed")] = None,
@@ -76,7 +80,7 @@ def train_cmd(
 
     data = _dataset(dataset_dir, from_store, split_seed)
     overrides = {"budget_minutes": budget_minutes, "epochs": epochs, "device": device, "seed": seed}
-    cfg = lp.build_config(model, config_file=config, overrides=overrides, init=init)
+    cfg = lp.build_config(model, preset=preset, config_file=config, overrides=overrides, init=init)
     target = out or (_default_store_checkpoint() if from_store else None)
     if target is None:
         raise ConfigError("--out is required with --dataset-dir")
@@ -158,30 +162,37 @@ def _checkpoint_for(checkpoint: Path | None, from_store: bool) -> Path:
 
 @lp_cli.command("predict")
 def predict_cmd(
-    head: Annotated[str, typer.Option(help="head entity: id or name")],
     relation: Annotated[str, typer.Option(help="relation: id or name")],
-    top_k: Annotated[int, typer.Option(min=1, help="how many tails")] = 10,
+    head: Annotated[str | None, typer.Option(help="head entity (id or name): rank its tails")] = None,
+    tail: Annotated[str | None, typer.Option(help="tail entity (id or name): rank its heads")] = None,
+    top_k: Annotated[int, typer.Option(min=1, help="how many answers")] = 10,
     checkpoint: Annotated[Path | None, typer.Option(help="checkpoint (default: the store model)")] = None,
     dataset_dir: DatasetDir = None,
     split_seed: SplitSeed = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """Rank tails for HEAD :: RELATION :: ? (known facts left out), with the subgraph read as evidence.
+    """Rank tails for HEAD :: RELATION :: ? (or heads for ? :: RELATION :: TAIL), known facts left out,
+    with the subgraph read as evidence.
 
-    HEAD and RELATION are ids or readable names (entity2text.txt / relation2text.txt, the store's names),
-    matched as written, then case- and space-insensitively."""
+    Entities and RELATION are ids or readable names (entity2text.txt / relation2text.txt, the store's
+    names), matched as written, then case- and space-insensitively."""
     from app import lp
 
+    if (head is None) == (tail is None):  # before the store or the model is opened
+        raise ConfigError("give exactly one of --head (to rank tails) and --tail (to rank heads)")
     data = _dataset(dataset_dir, dataset_dir is None, split_seed)
     target = checkpoint or _default_store_checkpoint()
-    ranked, evidence = lp.predict(data, target, head, relation, top_k)
+    ranked, evidence = lp.predict(data, target, relation, head=head, tail=tail, top_k=top_k)
     if as_json:
-        typer.echo(json.dumps({"head": head, "relation": relation,
-                               "predictions": [p.__dict__ for p in ranked],
+        side = "tail" if head is not None else "head"  # what is ranked
+        given = {"head": head} if head is not None else {"tail": tail}
+        typer.echo(json.dumps({**given, "relation": relation,
+                               "predictions": [{side: p.entity, "score": p.score, "rank": p.rank}
+                                               for p in ranked],
                                "evidence": [list(t) for t in evidence]}))  # fmt: skip
         return
     for p in ranked:
-        typer.echo(f"{p.rank:3d}. {p.tail}  ({p.score:.3f})")
+        typer.echo(f"{p.rank:3d}. {p.entity}  ({p.score:.3f})")
     typer.echo("evidence:")
     for h, r, t in evidence:
         typer.echo(f"  {h} :: {r} :: {t}")

@@ -28,25 +28,38 @@ def build_config(
     overrides: dict[str, Any] | None = None,
     init: Path | None = None,
 ) -> TrainConfig:
-    """``preset`` (default: the one named ``model``) < ``config_file`` (JSON or TOML; may name another
-    ``"preset"``) < ``overrides``; see :func:`reader.presets.build_config`. With ``init`` (a checkpoint
-    folder) the checkpoint's own training settings take the preset's place (:func:`reader.presets.continued`)
-    and ``model`` may be ``None`` (the checkpoint's); without, ``None`` means ``reader``.
+    """``preset`` < ``config_file`` (JSON or TOML; may name a ``"preset"``, which ``preset`` replaces) <
+    ``overrides``; see :func:`reader.presets.build_config`. ``model`` ``None`` means the preset's model, else
+    ``reader``; a preset of another model is refused. With ``init`` (a checkpoint folder) the checkpoint's
+    own training settings take the preset's place (:func:`reader.presets.continued`), ``model`` ``None``
+    means the checkpoint's, and no preset may be named.
 
     Raises:
-        ConfigError: an unreadable or invalid config, or ``model`` is not the checkpoint's.
+        ConfigError: an unreadable or invalid config, a preset of another model, or ``model`` is not the
+            checkpoint's.
         CheckpointError: ``init`` is not a checkpoint folder.
     """
     try:
         settings = presets.load_settings(config_file) if config_file is not None else {}
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    if preset is not None:
+        if init is not None:
+            raise ConfigError("--preset: a warm start trains with its checkpoint's settings; use --config")
+        settings["preset"] = preset
     base = presets.continued(checkpoint.read_config(init), str(init)) if init is not None else None
-    model = model or (base["model"] if base else "reader")
+    named = settings.get("preset")
+    if model is None:
+        if base is not None:
+            model = base["model"]
+        elif named in presets.PRESETS:
+            model = presets.preset_model(named)
+        else:
+            model = "reader"
     try:
-        return presets.build_config(model, preset=preset, settings=settings, overrides=overrides, base=base)
+        return presets.build_config(model, settings=settings, overrides=overrides, base=base)
     except ValueError as exc:
-        source = config_file or (f"--init {init}" if init else "training config")
+        source = "--preset" if preset else config_file or (f"--init {init}" if init else "training config")
         raise ConfigError(f"{source}: {exc}") from exc
 
 
@@ -138,34 +151,52 @@ def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
 
 @dataclass(frozen=True)
 class Prediction:
-    tail: str
+    """One ranked answer: the entity's readable name, its score and its 1-based rank."""
+
+    entity: str
     score: float
     rank: int
 
 
 def predict(
-    data: TripleDataset, directory: Path, head: str, relation: str, top_k: int = 10
+    data: TripleDataset,
+    directory: Path,
+    relation: str,
+    *,
+    head: str | None = None,
+    tail: str | None = None,
+    top_k: int = 10,
 ) -> tuple[list[Prediction], list[tuple[str, str, str]]]:
-    """Ranked tails for ``head :: relation :: ?`` and the subgraph the model read, as readable triples.
-    ``head`` and ``relation`` are ids or readable names (:func:`find_entity`, :func:`find_relation`).
+    """Ranked tails for ``head :: relation :: ?``, or ranked heads for ``? :: relation :: tail`` (the model's
+    inverse query ``tail :: relation⁻¹ :: ?``, trained alongside), and the subgraph the model read, as
+    readable triples. Answers the training graph already has, and the given entity, are left out. ``head``,
+    ``tail`` and ``relation`` are ids or readable names (:func:`find_entity`, :func:`find_relation`).
 
     Raises:
-        ConfigError: the head or relation is not in the graph the model was trained on, or names several.
+        ConfigError: not exactly one of ``head`` and ``tail``; an entity or relation that is not in the
+            graph the model was trained on, or a name that several share.
     """
-    e = find_entity(data, head)
+    named = head if head is not None else tail
+    if named is None or (head is not None and tail is not None):
+        raise ConfigError("give exactly one of --head (to rank tails) and --tail (to rank heads)")
+    forward = head is not None
+    given = find_entity(data, named)
     r = find_relation(data, relation)
+    query_relation = r if forward else r + data.num_relations
     model = checkpoint.load(directory, data)
-    query = torch.tensor([[e, r]])
+    query = torch.tensor([[given, query_relation]])
     model.prepare(query.numpy())
     with torch.no_grad():
         scores = model.score(query)[0]
-    known = {t for h, rr, t in data.train.tolist() if h == e and rr == r}
+    train = data.train
+    same = train[(train[:, 1] == r) & (train[:, 0 if forward else 2] == given)]
+    known = set(same[:, 2 if forward else 0].tolist()) | {given}
     order = torch.argsort(scores, descending=True).tolist()
-    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1) for n, i in enumerate(
-        [i for i in order if i not in known and i != e][:top_k])]  # fmt: skip
-    evidence = model.evidence(e, r)
-    if evidence is None:  # embedding models read no subgraph: show the head's own facts
-        evidence = data.train[(data.train[:, 0] == e) | (data.train[:, 2] == e)][:20]
+    answers = [i for i in order if i not in known][:top_k]
+    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1) for n, i in enumerate(answers)]
+    evidence = model.evidence(given, query_relation)
+    if evidence is None:  # embedding models read no subgraph: show the entity's own facts
+        evidence = train[(train[:, 0] == given) | (train[:, 2] == given)][:20]
     triples = [
         (data.entity_label(h), data.relation_label(rr), data.entity_label(t))
         for h, rr, t in evidence.tolist()

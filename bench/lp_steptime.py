@@ -35,7 +35,7 @@ import torch
 
 from reader.base import LinkPredictor
 from reader.losses import Loss, OneVsAll
-from reader.presets import build_config, load_settings
+from reader.presets import build_config, load_settings, preset_model
 from reader.registry import MODELS
 from reader.train import TrainConfig, batch_loss, densify_grads, make_loss, sparse_lookups, with_inverse
 from retrieve.data import TripleDataset, load_split_dir
@@ -79,7 +79,7 @@ def step_ms(
 
 def build(data: TripleDataset, preset: str, **hparams: object) -> tuple[LinkPredictor, TrainConfig]:
     """The preset's model (with ``hparams`` changed) and its training settings (N3, relation prediction)."""
-    config = build_config("reader" if preset.startswith("reader") else "complex", preset=preset)
+    config = build_config(preset_model(preset), preset=preset)
     torch.manual_seed(0)
     return MODELS[config.model].build(data, **{**config.hparams, **hparams}), config
 

@@ -100,6 +100,26 @@ def trained_hparams(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config["hparams"].items() if k not in ("num_entities", "num_relations")}
 
 
+def _difference(kind: str, saved: list[str], current: list[str]) -> str | None:
+    """How a checkpoint's vocabulary differs from a dataset's, for the error message (``None``: not at all).
+
+    Example:
+        >>> _difference("entities", ["a", "b", "c"], ["a", "c", "d"])
+        "entities: 3 trained, 3 now; 1 new (e.g. 'd'), 1 gone (e.g. 'b')"
+        >>> _difference("relations", ["r", "s"], ["s", "r"])
+        'relations: the same 2 in another order (another split)'
+    """
+    if saved == current:
+        return None
+    was, now = set(saved), set(current)
+    new, gone = [x for x in current if x not in was], [x for x in saved if x not in now]
+    if not new and not gone:
+        return f"{kind}: the same {len(saved)} in another order (another split)"
+    parts = [f"{len(found)} {word} (e.g. {', '.join(map(repr, found[:3]))})"
+             for word, found in (("new", new), ("gone", gone)) if found]  # fmt: skip
+    return f"{kind}: {len(saved)} trained, {len(current)} now; {', '.join(parts)}"
+
+
 def _checked(directory: Path, data: TripleDataset) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """A checkpoint's config and weights, after checking it is complete and was trained on ``data``."""
     config = read_config(directory)
@@ -108,10 +128,14 @@ def _checked(directory: Path, data: TripleDataset) -> tuple[dict[str, Any], dict
         if not path.is_file():
             raise CheckpointError(f"{path}: missing")
     vocab = json.loads(vocab_path.read_text())
-    if vocab["entities"] != data.entities or vocab["relations"] != data.relations:
+    differences = [
+        d for d in (_difference("entities", vocab["entities"], data.entities),
+                    _difference("relations", vocab["relations"], data.relations)) if d
+    ]  # fmt: skip
+    if differences:
         raise CheckpointError(
-            f"{directory} was trained on dataset {vocab.get('dataset')!r}, whose entities or "
-            f"relations differ from {data.name!r}"
+            f"{directory} was trained on dataset {vocab.get('dataset')!r}, which differs from "
+            f"{data.name!r}: {'; '.join(differences)} (train a model on this data)"
         )
     if config["model"] not in MODELS:
         raise CheckpointError(f"{directory}: unknown model {config['model']!r}")

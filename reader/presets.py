@@ -121,6 +121,16 @@ for name in ("complex", "reader-staged", "reader-gpu-staged"):
 PRESETS["reader-late-n3rp"] = {**PRESETS["reader-staged-n3rp"], "kge_warmup": 0.7}
 
 
+def preset_model(name: str) -> str:
+    """The model a preset trains (its ``"model"``; a preset without one is named after its model).
+
+    Example:
+        >>> preset_model("complex-n3rp"), preset_model("rotate-wn"), preset_model("reader-late-n3rp")
+        ('complex', 'rotate', 'reader')
+    """
+    return PRESETS[name].get("model", name)
+
+
 def load_settings(path: Path) -> dict[str, Any]:
     """A training config file: JSON, or TOML when the name ends in ``.toml``.
 
@@ -176,13 +186,16 @@ def build_config(
     ``base`` (e.g. :func:`continued`) takes the preset's place; ``settings`` then cannot name a preset.
 
     Raises:
-        ValueError: an unknown preset or setting, or a ``base`` for another model, named in the message.
+        ValueError: an unknown preset or setting, a preset or ``base`` for another model, named in the
+            message.
     """
     settings = dict(settings or {})
     if base is None:
         preset = settings.pop("preset", preset or model)
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        if preset_model(preset) != model:  # never switch the model behind the caller's back
+            raise ValueError(f"preset {preset!r} trains a {preset_model(preset)!r} model, not {model!r}")
         base = {"model": model, **PRESETS[preset]}
     elif "preset" in settings:
         raise ValueError(

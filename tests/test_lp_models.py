@@ -440,7 +440,8 @@ def test_checkpoint_roundtrip_and_dataset_check(tiny: Path, tmp_path: Path) -> N
     q = torch.tensor([[0, 0], [5, 2]])
     assert torch.allclose(loaded.score(q), result.model.score(q))
     other = load_split_dir(REPO / "tests" / "fixtures" / "kg" / "fb15k-237-slice")
-    with pytest.raises(CheckpointError, match="entities or relations differ"):
+    differs = r"differs from .*entities: 40 trained, \d+ now; \d+ new \(e\.g\. '/m/.*, 40 gone \(e\.g\. 'e"
+    with pytest.raises(CheckpointError, match=differs + ".*; relations: 3 trained"):
         checkpoint.load(tmp_path / "ckpt", other)
     with pytest.raises(CheckpointError, match="not a checkpoint folder"):
         checkpoint.load(tmp_path, data)
@@ -507,7 +508,7 @@ def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Pa
     with pytest.raises(ConfigError, match="holds a 'complex' model, not 'rotate'"):
         build_config("rotate", init=tmp_path / "ckpt")
     other = load_split_dir(REPO / "tests" / "fixtures" / "kg" / "fb15k-237-slice")
-    with pytest.raises(CheckpointError, match="entities or relations differ"):
+    with pytest.raises(CheckpointError, match=r"differs from .*entities: 40 trained"):
         train(other, TrainConfig(model="complex", init_checkpoint=config.init_checkpoint))
     named = tmp_path / "preset.json"
     named.write_text('{"preset": "complex-n3rp"}')
@@ -655,6 +656,45 @@ def test_config_file_and_unknown_setting(tmp_path: Path) -> None:
         build_config("complex", config_file=path)
 
 
+def test_preset_option_picks_the_model_and_refuses_another() -> None:
+    """``--preset`` (``lp train``) names the model when ``--model`` does not; a preset of another model is
+    refused instead of silently training that model."""
+    config = build_config(None, preset="complex-n3rp")
+    assert (config.model, config.n3, config.relation_prediction) == ("complex", 0.05, 1.0)
+    assert build_config(None, preset="rotate-wn").hparams["margin"] == 6.0
+    assert build_config(None).model == "reader"
+    with pytest.raises(ConfigError, match="--preset: preset 'complex-n3rp' trains a 'complex' model, not"):
+        build_config("reader", preset="complex-n3rp")
+    with pytest.raises(ConfigError, match="--preset: unknown preset 'fast'"):
+        build_config(None, preset="fast")
+
+
+def test_lp_train_preset_option(tiny: Path, tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", "lp", "train", "--dataset-dir", str(tiny), *args],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+
+    trained = run("--preset", "complex-n3rp", "--epochs", "1", "--out", str(tmp_path / "c"))
+    assert trained.returncode == 0, trained.stderr
+    settings = json.loads((tmp_path / "c" / "metrics.json").read_text())["config"]
+    assert (settings["model"], settings["n3"]) == ("complex", 0.05)
+    refused = run("--model", "reader", "--preset", "complex-n3rp", "--out", str(tmp_path / "r"))
+    assert refused.returncode == 2 and "trains a 'complex' model, not 'reader'" in refused.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_preset_option_replaces_the_config_files_preset(tmp_path: Path) -> None:
+    path = tmp_path / "lp.json"
+    path.write_text(json.dumps({"preset": "complex", "lr": 0.5}))
+    assert build_config(None, config_file=path).model == "complex"  # the file's preset names the model
+    config = build_config(None, preset="complex-n3rp", config_file=path)
+    assert (config.model, config.n3, config.lr) == ("complex", 0.05, 0.5)  # the file's values still apply
+    with pytest.raises(ConfigError, match="trains a 'complex' model, not 'rotate'"):
+        build_config("rotate", config_file=path)
+    with pytest.raises(ConfigError, match="--preset: a warm start"):
+        build_config(None, preset="complex", init=tmp_path)
+
+
 def test_store_split_is_seeded_and_transductive() -> None:
     triples = {(f"e{i}", f"r{i % 3}", f"e{(i * 7) % 50}") for i in range(200)}
     a, b = split_triples(triples, seed=1), split_triples(triples, seed=1)
@@ -708,6 +748,12 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     assert predicted.returncode == 0, predicted.stderr
     body = json.loads(predicted.stdout)
     assert len(body["predictions"]) == 3 and body["evidence"]
+    assert body["head"] == "e4" and set(body["predictions"][0]) == {"tail", "score", "rank"}
+    heads = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--tail", "e5",
+                "--relation", "pair", "--top-k", "2", "--json")  # fmt: skip
+    assert heads.returncode == 0, heads.stderr
+    body = json.loads(heads.stdout)
+    assert body["tail"] == "e5" and [set(p) for p in body["predictions"]] == [{"head", "score", "rank"}] * 2
     bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
               "--relation", "pair")  # fmt: skip
     assert bad.returncode == 2 and "unknown entity" in bad.stderr
@@ -754,7 +800,34 @@ def test_predict_unknown_relation(tiny: Path, tmp_path: Path) -> None:
     result = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
     checkpoint.save(result.model, data, tmp_path / "c")
     with pytest.raises(ConfigError, match="unknown relation"):
-        predict(data, tmp_path / "c", "e1", "loves")
+        predict(data, tmp_path / "c", "loves", head="e1")
+
+
+def test_predict_ranks_heads_through_the_inverse_query(tiny: Path, tmp_path: Path) -> None:
+    """``tail=`` ranks heads by the model's own scores of ``tail :: relation⁻¹ :: ?`` and leaves out the
+    heads the training graph already has for it, and the tail itself; one of head/tail is required."""
+    data = load_split_dir(tiny)
+    result = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
+    checkpoint.save(result.model, data, tmp_path / "c")
+    pair = data.relations.index("pair")
+    tail = next(t for _, r, t in data.train.tolist() if r == pair)  # a tail with a known head
+    name = data.entities[tail]
+    known = {h for h, r, t in data.train.tolist() if r == pair and t == tail}
+    assert known and tail not in known
+    ranked, evidence = predict(data, tmp_path / "c", "pair", tail=name, top_k=data.num_entities)
+    model = checkpoint.load(tmp_path / "c", data)
+    with torch.no_grad():
+        scores = model.score(torch.tensor([[tail, pair + data.num_relations]]))[0]
+    order = torch.argsort(scores, descending=True).tolist()
+    expected = [i for i in order if i not in known | {tail}]
+    assert [p.entity for p in ranked] == [data.entity_label(i) for i in expected]
+    assert len(ranked) == data.num_entities - len(known) - 1
+    assert [p.rank for p in ranked] == list(range(1, len(expected) + 1))
+    assert ranked[0].score == pytest.approx(float(scores[expected[0]]), abs=1e-5)
+    assert evidence and all(name in (h, t) for h, _, t in evidence)  # ComplEx: the tail's own facts
+    for given in ({}, {"head": "e4", "tail": "e5"}):
+        with pytest.raises(ConfigError, match="exactly one of --head"):
+            predict(data, tmp_path / "c", "pair", **given)
 
 
 def test_model_registry() -> None:
