@@ -670,17 +670,13 @@ def test_preset_option_picks_the_model_and_refuses_another() -> None:
 
 
 def test_lp_train_preset_option(tiny: Path, tmp_path: Path) -> None:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app", "lp", "train", "--dataset-dir", str(tiny), *args],
-                              capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
-
-    trained = run("--preset", "complex-n3rp", "--epochs", "1", "--out", str(tmp_path / "c"))
+    """The CLI passes ``--preset`` on (its rules: the two tests around this one)."""
+    command = [sys.executable, "-m", "app", "lp", "train", "--dataset-dir", str(tiny), "--preset",
+               "complex-n3rp", "--epochs", "1", "--out", str(tmp_path / "c")]  # fmt: skip
+    trained = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     settings = json.loads((tmp_path / "c" / "metrics.json").read_text())["config"]
     assert (settings["model"], settings["n3"]) == ("complex", 0.05)
-    refused = run("--model", "reader", "--preset", "complex-n3rp", "--out", str(tmp_path / "r"))
-    assert refused.returncode == 2 and "trains a 'complex' model, not 'reader'" in refused.stderr
-    assert not (tmp_path / "r").exists()
 
 
 def test_preset_option_replaces_the_config_files_preset(tmp_path: Path) -> None:
