@@ -15,6 +15,7 @@ and with the ``sampled`` loss (2,048 negatives), the latter with dense and with 
 Usage:
     python bench/lp_steptime.py --dataset-dir ../shared/data/kg/fb15k-237 [--steps 25] [--profile]
     python bench/lp_steptime.py --dataset-dir ../shared/data/kg/fb15k-237 --wide --threads 2
+    python bench/lp_steptime.py --dataset-dir DIR --wide --batch 128 --steps 6   # a quick check of the table
 """
 
 from __future__ import annotations
@@ -114,7 +115,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also print torch.profiler's top operators")
     parser.add_argument("--wide", action="store_true", help="the 1024-wide reader: 1vsall against sampled")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batch", type=int, help="--wide's batch size (default: its preset's 1024)")
     args = parser.parse_args()
+    if args.batch is not None and not args.wide:
+        raise SystemExit("--batch sets --wide's batch size; the default table compares fixed batches")
     if args.steps <= WARMUP:
         raise SystemExit(f"--steps must be more than {WARMUP}")
     if args.wide and args.profile:
@@ -129,7 +133,7 @@ def main() -> None:
         return [queries[rng.choice(len(queries), size, replace=small_graph)] for _ in range(n)]
 
     if args.wide:
-        rows = wide_rows(data, batches(1024, args.steps))
+        rows = wide_rows(data, batches(args.batch or 1024, args.steps))
     else:
         small, big = batches(512, args.steps), batches(1024, max(WARMUP + 5, args.steps // 2))
         fewer = {"max_edges": 8, "hop2_neighbours": 2}

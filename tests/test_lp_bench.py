@@ -30,12 +30,16 @@ def bench_lp(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
-def trained_tiny(tmp_path: Path, models: str) -> tuple[Path, Path]:
-    """A tiny graph, and ``bench/lp.py``'s checkpoints of ``models`` trained on it briefly: (data, out)."""
-    data = write_tiny_kg(tmp_path / "tiny")
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny graph, and ``bench/lp.py``'s checkpoints of reader, complex and rotate trained on it briefly
+    in one run: (data, out), shared by the tests that only read them (one subprocess, not one per test)."""
+    root = tmp_path_factory.mktemp("trained-tiny")
+    data = write_tiny_kg(root / "tiny")
+    out = root / "out"
     trained = bench_lp(
-        "--dataset-dir", str(data), "--models", models, "--budget-minutes", "0.01", "--out", str(out)
+        "--dataset-dir", str(data), "--models", "reader,complex,rotate", "--budget-minutes", "0.01",
+        "--out", str(out)
     )  # fmt: skip
     assert trained.returncode == 0, trained.stdout + trained.stderr
     return data, out
@@ -205,7 +209,7 @@ def test_step_time_table_has_every_row_against_the_baseline(tmp_path: Path) -> N
 
 
 def test_step_time_wide_table_compares_each_stage_with_its_1vsall(tmp_path: Path) -> None:
-    rows = step_time_rows(write_tiny_kg(tmp_path / "tiny"), "--wide")
+    rows = step_time_rows(write_tiny_kg(tmp_path / "tiny"), "--wide", "--batch", "128")
     assert [r.split(",")[0] for r in rows] == ["KGE-only stage"] * 3 + ["reader stage"] * 3
     assert rows[0].split(",")[1].split()[0] == "1vsall" and rows[0].endswith("1.00x")
     assert rows[3].split(",")[1].split()[0] == "1vsall" and rows[3].endswith("1.00x")
@@ -270,10 +274,12 @@ def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path, 
     assert saved.reverse_weight == metrics["reverse_weight"]
 
 
-def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: Path) -> None:
+def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(
+    trained_tiny: tuple[Path, Path],
+) -> None:
     """``bench/lp_compare.py``: each row's MRR is the run's own test score (same queries, same ranks), a
     checkpoint against itself differs by exactly 0 on every query, and one checkpoint alone is refused."""
-    data, out = trained_tiny(tmp_path, "complex,rotate")
+    data, out = trained_tiny
     old, new = out / "tiny-complex", out / "tiny-rotate"
 
     def compare(*folders: Path) -> subprocess.CompletedProcess[str]:
@@ -292,13 +298,15 @@ def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(tmp_path: 
     assert alone.returncode == 2 and "exactly twice" in alone.stderr
 
 
-def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(tmp_path: Path) -> None:
+def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(
+    trained_tiny: tuple[Path, Path],
+) -> None:
     """``bench/lp_compare.py --ablate-reader``: the new row is the reader as saved (its run's test MRR), the
     baseline row the same weights scoring with the KGE shortcut alone; a model without one is refused."""
     from reader import checkpoint
     from reader.evaluate import evaluate_model
 
-    data, out = trained_tiny(tmp_path, "reader,complex")
+    data, out = trained_tiny
     reader = out / "tiny-reader"
     result = lp_compare(data, "--checkpoint", str(reader), "--ablate-reader")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -340,10 +348,12 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     assert both.returncode == 2 and "at most one of" in both.stderr
 
 
-def test_init_warm_starts_every_entry_from_the_checkpoint(tmp_path: Path) -> None:
+def test_init_warm_starts_every_entry_from_the_checkpoint(
+    trained_tiny: tuple[Path, Path], tmp_path: Path
+) -> None:
     """``--init CKPT``: each entry continues CKPT with its run's settings; an entry's file is an overlay on
     them, and an entry naming a preset is refused (the checkpoint's run is the preset)."""
-    data, out = trained_tiny(tmp_path, "reader")
+    data, out = trained_tiny
     start = out / "tiny-reader"
     overlay = tmp_path / "frozen.json"
     overlay.write_text('{"freeze_kge_on_join": true, "lr": 0.0002}')

@@ -20,7 +20,7 @@ from reader.base import LinkPredictor
 from reader.evaluate import evaluate_model
 from reader.graph_reader import GraphReader
 from reader.kge import ComplExModel, RotatEModel
-from reader.reverse import fit_reverse_weight
+from reader.reverse import choose_weight, fit_reverse_weight
 from reader.train import TrainConfig, save_run, train
 from retrieve.data import TripleDataset, from_string_triples, load_split_dir
 
@@ -103,7 +103,7 @@ def test_fit_picks_the_grid_weight_that_scores_best_as_evaluated(tiny: Path) -> 
     data = load_split_dir(tiny)
     model = trained(data, reverse_grid=[])
     grid = (0.0, 0.5, 2.0)
-    fit = fit_reverse_weight(model, data, grid=grid)
+    fit = fit_reverse_weight(model, data, grid=grid, min_z=0.0)  # the plain best MRR
     separately = {}
     for weight in grid:  # the one-pass fit ranks as the model scores with that weight set
         model.set_reverse_weight(weight)
@@ -111,6 +111,24 @@ def test_fit_picks_the_grid_weight_that_scores_best_as_evaluated(tiny: Path) -> 
         assert fit.metrics[weight] == separately[weight]
     assert fit.weight == max(grid, key=lambda w: (separately[w].mrr, -w)) and fit.split == "valid"
     assert len({m.mrr for m in fit.metrics.values()}) > 1  # the weights rank differently here
+
+
+def test_fit_moves_off_the_smallest_weight_only_for_a_gain_beyond_noise() -> None:
+    """``choose_weight``: a weight above the grid's smallest needs a paired gain of ``min_z`` standard
+    errors; ties go to the smaller weight; too few queries to judge keep the smallest."""
+    base = torch.tensor([2.0, 3.0, 1.0, 4.0] * 25)
+    lucky = base.clone()
+    lucky[0] = 1.0  # one query of 100 better
+    steady = base.clone()
+    steady[base > 1] -= 1  # every query it can improve, by one place
+    assert choose_weight({0.5: lucky, 0.0: base}) == 0.0  # grid order does not matter
+    assert choose_weight({0.0: base, 0.5: lucky}, min_z=0.0) == 0.5
+    assert choose_weight({0.0: base, 0.25: steady, 0.5: steady.clone()}) == 0.25
+    assert choose_weight({0.25: base, 1.0: base.clone()}) == 0.25  # no gain at all
+    assert choose_weight({0.0: torch.tensor([2.0]), 1.0: torch.tensor([1.0])}) == 0.0  # one query
+    assert choose_weight({0.0: torch.empty(0), 1.0: torch.empty(0)}) == 0.0
+    worse = base + 1
+    assert choose_weight({0.0: base, 0.5: worse}, min_z=0.0) == 0.0
 
 
 def test_fit_and_evaluation_of_an_empty_split_give_nan_not_an_error() -> None:
@@ -161,9 +179,9 @@ def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Pa
         k: v for k, v in fit.items() if k != "checkpoint"
     }
     assert (ckpt / "model.safetensors").read_bytes() == weights  # only config.json changes
-    best = max(fit["mrr"].values())
+    assert fit["min_z"] == 2.0
     on_valid = evaluate_checkpoint(data, ckpt, split="valid", device="cpu")
-    assert on_valid.mrr == pytest.approx(best)  # loading applies the saved weight
+    assert on_valid.mrr == pytest.approx(fit["mrr"][str(fit["weight"])])  # loading applies the saved weight
     plain = run("eval", "--dataset-dir", str(tiny), "--checkpoint", str(ckpt), "--split", "valid",
                 "--reverse-weight", "0", "--json")  # fmt: skip
     assert plain.returncode == 0, plain.stderr
