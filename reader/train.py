@@ -88,9 +88,10 @@ class TrainConfig:
         eval_every_minutes: how often to score ``eval_limit`` valid triples and keep the best weights (the
             same seeded subset whatever ``seed`` is, so runs with different seeds report comparable scores).
         reverse_grid: after training, the weights of the reverse reading to try on the same valid triples
-            (:func:`reader.reverse.fit_reverse_weight`); the best becomes the saved model's
-            ``reverse_weight``. Empty: keep ``hparams``' ``reverse_weight`` (default 0). Skipped for a model
-            that cannot score the reverse direction (a reader without a shortcut).
+            (:func:`reader.reverse.fit_reverse_weight`); the best (above the grid's smallest only for a gain
+            beyond the split's noise) becomes the saved model's ``reverse_weight``. Empty: keep ``hparams``'
+            ``reverse_weight`` (default 0). Skipped for a model that cannot score the reverse direction (a
+            reader without a shortcut).
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         threads: CPU threads for torch (0 = torch's default).
