@@ -7,11 +7,20 @@ distance (RotatE). ``tests/test_lp_models.py`` checks both against PyG's ``forwa
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import torch
 from torch import nn
-from torch_geometric.nn import kge
 
 from reader.base import LinkPredictor
+
+
+def _pyg_kge() -> ModuleType:
+    """``torch_geometric.nn.kge``, imported on first use: importing torch_geometric takes about 4 s (it
+    pulls in transformers and torch._dynamo), which a ``factloom lp`` command on a reader need not pay."""
+    from torch_geometric.nn import kge
+
+    return kge
 
 
 class ComplExModel(LinkPredictor):
@@ -35,7 +44,7 @@ class ComplExModel(LinkPredictor):
         reverse_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        self.kge = kge.ComplEx(num_entities, 2 * num_relations, dim)
+        self.kge = _pyg_kge().ComplEx(num_entities, 2 * num_relations, dim)
         self.dropout = nn.Dropout(dropout)
         self._hp = {
             "num_entities": num_entities,
@@ -149,7 +158,7 @@ class RotatEModel(LinkPredictor):
         reverse_weight: float = 0.0,
     ) -> None:
         super().__init__()
-        self.kge = kge.RotatE(num_entities, 2 * num_relations, dim, margin=margin)
+        self.kge = _pyg_kge().RotatE(num_entities, 2 * num_relations, dim, margin=margin)
         self._hp = {
             "num_entities": num_entities,
             "num_relations": num_relations,
