@@ -68,22 +68,18 @@ def choose_weight(ranks: dict[float, torch.Tensor], min_z: float = MIN_Z) -> flo
         >>> choose_weight({0.0: base, 0.5: lucky, 1.0: clear})
         1.0
     """
-    weights = sorted(ranks)
-    smallest = weights[0]
-
-    def mrr(w: float) -> float:
-        return float((1.0 / ranks[w].double()).mean()) if len(ranks[w]) else float("-inf")
+    reciprocal = {w: 1.0 / r.double() for w, r in sorted(ranks.items())}
+    smallest, *others = reciprocal
+    if len(reciprocal[smallest]) < 2:
+        return smallest  # no spread to judge a gain by
 
     def gain_z(w: float) -> float:
-        diff = 1.0 / ranks[w].double() - 1.0 / ranks[smallest].double()
-        if len(diff) < 2:
-            return float("nan")  # no spread to judge by: never moves off the smallest weight
-        se = float(diff.std()) / len(diff) ** 0.5
-        mean = float(diff.mean())
+        diff = reciprocal[w] - reciprocal[smallest]
+        se, mean = float(diff.std()) / len(diff) ** 0.5, float(diff.mean())
         return mean / se if se > 0 else (float("inf") if mean > 0 else 0.0)
 
-    allowed = [smallest] + [w for w in weights[1:] if gain_z(w) >= min_z]
-    return max(allowed, key=lambda w: (mrr(w), -w))
+    allowed = [smallest] + [w for w in others if gain_z(w) >= min_z]
+    return max(allowed, key=lambda w: (float(reciprocal[w].mean()), -w))
 
 
 @torch.no_grad()
