@@ -178,15 +178,13 @@ def predict_cmd(
     names), matched as written, then case- and space-insensitively."""
     from app import lp
 
-    if (head is None) == (tail is None):  # before the store or the model is opened
-        raise ConfigError("give exactly one of --head (to rank tails) and --tail (to rank heads)")
+    named, forward = lp.query_side(head, tail)  # checked before the store or the model is opened
     data = _dataset(dataset_dir, dataset_dir is None, split_seed)
     target = checkpoint or _default_store_checkpoint()
     ranked, evidence = lp.predict(data, target, relation, head=head, tail=tail, top_k=top_k)
     if as_json:
-        side = "tail" if head is not None else "head"  # what is ranked
-        given = {"head": head} if head is not None else {"tail": tail}
-        typer.echo(json.dumps({**given, "relation": relation,
+        given, side = ("head", "tail") if forward else ("tail", "head")  # side: what is ranked
+        typer.echo(json.dumps({given: named, "relation": relation,
                                "predictions": [{side: p.entity, "score": p.score, "rank": p.rank}
                                                for p in ranked],
                                "evidence": [list(t) for t in evidence]}))  # fmt: skip

@@ -176,10 +176,7 @@ def predict(
         ConfigError: not exactly one of ``head`` and ``tail``; an entity or relation that is not in the
             graph the model was trained on, or a name that several share.
     """
-    named = head if head is not None else tail
-    if named is None or (head is not None and tail is not None):
-        raise ConfigError("give exactly one of --head (to rank tails) and --tail (to rank heads)")
-    forward = head is not None
+    named, forward = query_side(head, tail)
     given = find_entity(data, named)
     r = find_relation(data, relation)
     query_relation = r if forward else r + data.num_relations
@@ -202,6 +199,19 @@ def predict(
         for h, rr, t in evidence.tolist()
     ]
     return ranked, triples
+
+
+def query_side(head: str | None, tail: str | None) -> tuple[str, bool]:
+    """The entity a prediction starts from, and whether tails are ranked (``head`` given) or heads.
+
+    Raises:
+        ConfigError: not exactly one of ``head`` and ``tail`` is given.
+    """
+    if head is not None and tail is None:
+        return head, True
+    if tail is not None and head is None:
+        return tail, False
+    raise ConfigError("give exactly one of --head (to rank tails) and --tail (to rank heads)")
 
 
 def find_entity(data: TripleDataset, text: str) -> int:
@@ -238,14 +248,15 @@ def _find(kind: str, text: str, ids: list[str], names: dict[str, str], key: Call
     if exact:
         return exact[0]
     wanted = key(text)
-    found = sorted({i for i, x in enumerate(ids) if wanted in (key(x), key(names.get(x, x)))})
+    name_keys = [key(names.get(x, x)) for x in ids]
+    found = [i for i, x in enumerate(ids) if wanted in (key(x), name_keys[i])]
     if len(found) == 1:
         return found[0]
     if found:
         listed = ", ".join(f"{ids[i]} ({names.get(ids[i], ids[i])})" for i in found[:10])
         kinds = "entities" if kind == "entity" else f"{kind}s"
         raise ConfigError(f"{kind} {text!r} names {len(found)} {kinds}: {listed}; give one of the ids")
-    close = [f"{names.get(x, x)} ({x})" if x in names else x for x in ids
-             if wanted and wanted in key(names.get(x, x))][:5]  # fmt: skip
+    close = [f"{names.get(x, x)} ({x})" if x in names else x for x, k in zip(ids, name_keys, strict=True)
+             if wanted and wanted in k][:5]  # fmt: skip
     hint = f"; e.g. {', '.join(close)}" if close else ""
     raise ConfigError(f"unknown {kind} {text!r} (key {wanted!r}) in the trained graph{hint}")
