@@ -134,23 +134,33 @@ def calibrate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     split_seed: SplitSeed = 0,
 ) -> None:
-    """Fit the weight of the reverse reading on the valid split and save it in the checkpoint.
+    """Fit how a checkpoint scores on the valid split and save it in its config.json.
 
-    A query (x, r, ?) can also ask, for each candidate e, how well x answers (e, r⁻¹, ?). Training fits
-    this weight itself; this command is for checkpoints trained before it did, or to refit on all of
-    valid. Only config.json changes.
+    First the weight of the reverse reading: a query (x, r, ?) can also ask, for each candidate e, how well
+    x answers (e, r⁻¹, ?). Then the temperature that makes `lp predict`'s probabilities calibrated (ranks do
+    not change). Training fits both itself; this command is for checkpoints trained before it did, or to
+    refit on all of valid. Only config.json changes.
     """
     from app import lp
 
     data = _dataset(dataset_dir, from_store, split_seed)
     target = _checkpoint_for(checkpoint, from_store)
-    fit = lp.calibrate_checkpoint(data, target, limit=limit, seed=seed, device=device)
+    fitted = lp.calibrate_checkpoint(data, target, limit=limit, seed=seed, device=device)
+    reverse, calibrated = fitted.reverse, fitted.temperature
     if as_json:
-        typer.echo(json.dumps({"checkpoint": str(target), **fit.as_json()}))
+        fit = reverse.as_json() if reverse is not None else {"weight": None}
+        typer.echo(json.dumps({"checkpoint": str(target), **fit, "temperature_fit": calibrated.as_json()}))
         return
-    for weight, m in fit.metrics.items():
-        mark = "  <- saved" if weight == fit.weight else ""
-        typer.echo(f"reverse_weight {weight:4g}: valid MRR {m.mrr:.4f}  H@10 {m.hits10:.4f}{mark}")
+    if reverse is None:
+        typer.echo("reverse reading: this model has none")
+    else:
+        for weight, m in reverse.metrics.items():
+            mark = "  <- saved" if weight == reverse.weight else ""
+            typer.echo(f"reverse_weight {weight:4g}: valid MRR {m.mrr:.4f}  H@10 {m.hits10:.4f}{mark}")
+    before, after = calibrated.before, calibrated.after
+    typer.echo(f"temperature {calibrated.temperature:.3g} (saved): valid NLL {before.nll:.4f} -> "
+               f"{after.nll:.4f}, calibration error of the top answer {before.ece:.4f} -> {after.ece:.4f} "
+               f"({after.queries} queries)")  # fmt: skip
 
 
 def _checkpoint_for(checkpoint: Path | None, from_store: bool) -> Path:
@@ -181,16 +191,19 @@ def predict_cmd(
     named, forward = lp.query_side(head, tail)  # checked before the store or the model is opened
     data = _dataset(dataset_dir, dataset_dir is None, split_seed)
     target = checkpoint or _default_store_checkpoint()
-    ranked, evidence = lp.predict(data, target, relation, head=head, tail=tail, top_k=top_k)
+    found = lp.predict(data, target, relation, head=head, tail=tail, top_k=top_k)
     if as_json:
         given, side = ("head", "tail") if forward else ("tail", "head")  # side: what is ranked
         typer.echo(json.dumps({given: named, "relation": relation,
-                               "predictions": [{side: p.entity, "score": p.score, "rank": p.rank}
-                                               for p in ranked],
-                               "evidence": [list(t) for t in evidence]}))  # fmt: skip
+                               "predictions": [{side: p.entity, "score": p.score, "rank": p.rank,
+                                                "probability": p.probability} for p in found.answers],
+                               "temperature": found.temperature, "calibrated": found.calibrated,
+                               "evidence": [list(t) for t in found.evidence]}))  # fmt: skip
         return
-    for p in ranked:
-        typer.echo(f"{p.rank:3d}. {p.entity}  ({p.score:.3f})")
+    if not found.calibrated:
+        _err(f"{target}: probabilities uncalibrated (the model's own softmax); see factloom lp calibrate")
+    for p in found.answers:
+        typer.echo(f"{p.rank:3d}. {p.entity}  (p {p.probability:.3f}, score {p.score:.3f})")
     typer.echo("evidence:")
-    for h, r, t in evidence:
+    for h, r, t in found.evidence:
         typer.echo(f"  {h} :: {r} :: {t}")

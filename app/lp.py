@@ -14,7 +14,8 @@ from app.errors import ConfigError
 from kg.keys import entity_key, relation_key
 from reader import checkpoint, presets
 from reader.base import LinkPredictor
-from reader.evaluate import Metrics, evaluate_model
+from reader.confidence import TemperatureFit, answer_probabilities, fit_temperature
+from reader.evaluate import Metrics, evaluate_model, known_answers
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
 from reader.train import TrainConfig, resolve_device, save_run, train
 from retrieve.data import TripleDataset
@@ -115,6 +116,15 @@ def evaluate_checkpoint(
     return evaluate_model(model, data, split, limit=limit, seed=seed, device=dev, log=log)
 
 
+@dataclass(frozen=True)
+class Calibrated:
+    """What :func:`calibrate_checkpoint` fitted: the reverse reading's weight (``None`` for a model without
+    one) and the temperature of its probabilities."""
+
+    reverse: ReverseFit | None
+    temperature: TemperatureFit
+
+
 def calibrate_checkpoint(
     data: TripleDataset,
     directory: Path,
@@ -124,22 +134,34 @@ def calibrate_checkpoint(
     grid: Sequence[float] = GRID,
     device: str = "auto",
     log: Callable[[str], None] | None = None,
-) -> ReverseFit:
-    """Fit a checkpoint's ``reverse_weight`` on the valid split (or a seeded subset of ``limit`` triples)
-    and write it into its ``config.json`` (:func:`reader.reverse.fit_reverse_weight`).
+) -> Calibrated:
+    """Fit a checkpoint's scoring settings on the valid split (or a seeded subset of ``limit`` triples) and
+    write them into its ``config.json`` in one replacement: first the ``reverse_weight``
+    (:func:`reader.reverse.fit_reverse_weight`; skipped for a model that cannot score the reverse
+    direction), then, with it, the temperature of the probabilities
+    (:func:`reader.confidence.fit_temperature`). The weights file is not touched.
 
     Raises:
-        ConfigError: the model cannot score the reverse direction, or a bad grid.
+        ConfigError: a bad grid.
         CheckpointError: not a checkpoint of ``data``.
     """
     dev = resolve_device(device)
     model = checkpoint.load(directory, data, device=dev)
-    try:
-        fit = fit_reverse_weight(model, data, limit=limit, seed=seed, grid=grid, device=dev, log=log)
-    except ValueError as exc:
-        raise ConfigError(f"{directory}: {exc}") from exc
-    checkpoint.set_reverse_weight(directory, fit.weight, fit.as_json())
-    return fit
+    reverse = None
+    if model.can_score_reverse():
+        try:
+            reverse = fit_reverse_weight(model, data, limit=limit, seed=seed, grid=grid, device=dev, log=log)
+        except ValueError as exc:
+            raise ConfigError(f"{directory}: {exc}") from exc
+        model.set_reverse_weight(reverse.weight)
+    calibrated = fit_temperature(model, data, limit=limit, seed=seed, device=dev)
+    entries = checkpoint.temperature_entries(calibrated.temperature, calibrated.as_json())
+    if reverse is None:
+        checkpoint.update_config(directory, entries)
+    else:
+        entries["reverse_fit"] = reverse.as_json()
+        checkpoint.update_config(directory, entries, hparams={"reverse_weight": reverse.weight})
+    return Calibrated(reverse, calibrated)
 
 
 def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
@@ -151,11 +173,25 @@ def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
 
 @dataclass(frozen=True)
 class Prediction:
-    """One ranked answer: the entity's readable name, its score and its 1-based rank."""
+    """One ranked answer: the entity's readable name, its score, its 1-based rank and its probability of
+    being the answer among the entities not already known (:func:`reader.confidence.answer_probabilities`)."""
 
     entity: str
     score: float
     rank: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """:func:`predict`'s answer: the ranked ``answers``; the ``temperature`` their probabilities were
+    computed at (``calibrated`` False: never fitted, so 1, the model's own softmax); the subgraph the model
+    read (``evidence``), as readable triples."""
+
+    answers: list[Prediction]
+    temperature: float
+    calibrated: bool
+    evidence: list[tuple[str, str, str]]
 
 
 def predict(
@@ -166,11 +202,12 @@ def predict(
     head: str | None = None,
     tail: str | None = None,
     top_k: int = 10,
-) -> tuple[list[Prediction], list[tuple[str, str, str]]]:
+) -> Predictions:
     """Ranked tails for ``head :: relation :: ?``, or ranked heads for ``? :: relation :: tail`` (the model's
-    inverse query ``tail :: relation⁻¹ :: ?``, trained alongside), and the subgraph the model read, as
-    readable triples. Answers the training graph already has, and the given entity, are left out. ``head``,
-    ``tail`` and ``relation`` are ids or readable names (:func:`find_entity`, :func:`find_relation`).
+    inverse query ``tail :: relation⁻¹ :: ?``, trained alongside), with probabilities, and the subgraph the
+    model read. Answers the graph already has (in any split), and the given entity, are left out, and the
+    probabilities are spread over the rest. ``head``, ``tail`` and ``relation`` are ids or readable names
+    (:func:`find_entity`, :func:`find_relation`).
 
     Raises:
         ConfigError: not exactly one of ``head`` and ``tail``; an entity or relation that is not in the
@@ -181,24 +218,28 @@ def predict(
     r = find_relation(data, relation)
     query_relation = r if forward else r + data.num_relations
     model = checkpoint.load(directory, data)
+    fitted = checkpoint.temperature(checkpoint.read_config(directory))
     query = torch.tensor([[given, query_relation]])
     model.prepare(query.numpy())
     with torch.no_grad():
         scores = model.score(query)[0]
-    train = data.train
-    same = train[(train[:, 1] == r) & (train[:, 0 if forward else 2] == given)]
-    known = set(same[:, 2 if forward else 0].tolist()) | {given}
-    order = torch.argsort(scores, descending=True).tolist()
-    answers = [i for i in order if i not in known][:top_k]
-    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1) for n, i in enumerate(answers)]
+    known = torch.zeros(data.num_entities, dtype=torch.bool)
+    known[torch.as_tensor(known_answers(data).get((given, query_relation), []), dtype=torch.long)] = True
+    known[given] = True
+    probabilities = answer_probabilities(scores, fitted or 1.0, known)
+    order = torch.argsort(scores.masked_fill(known, float("-inf")), descending=True, stable=True)
+    answers = order[: min(top_k, int((~known).sum()))].tolist()
+    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1, float(probabilities[i]))
+              for n, i in enumerate(answers)]  # fmt: skip
     evidence = model.evidence(given, query_relation)
     if evidence is None:  # embedding models read no subgraph: show the entity's own facts
+        train = data.train
         evidence = train[(train[:, 0] == given) | (train[:, 2] == given)][:20]
     triples = [
         (data.entity_label(h), data.relation_label(rr), data.entity_label(t))
         for h, rr, t in evidence.tolist()
     ]
-    return ranked, triples
+    return Predictions(ranked, fitted or 1.0, fitted is not None, triples)
 
 
 def query_side(head: str | None, tail: str | None) -> tuple[str, bool]:

@@ -80,19 +80,30 @@ def read_config(directory: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def set_reverse_weight(directory: Path, weight: float, fit: dict[str, Any] | None = None) -> None:
-    """Write a new ``reverse_weight`` into a checkpoint's ``config.json`` (``hparams``), with the fit that
-    chose it under ``"reverse_fit"``; the weights file is not touched. The file is replaced whole or not
-    at all.
+def update_config(directory: Path, entries: dict[str, Any], *, hparams: dict[str, Any] | None = None) -> None:
+    """Set top-level ``entries`` and model ``hparams`` in a checkpoint's ``config.json``, which is replaced
+    whole or not at all; the weights file is not touched. For scoring settings fitted after training
+    (``reverse_weight``, ``"temperature"``), with the fits that chose them.
 
     Raises:
         CheckpointError: not a checkpoint folder.
     """
     config = read_config(directory)
-    config["hparams"]["reverse_weight"] = float(weight)
-    if fit is not None:
-        config["reverse_fit"] = fit
+    config.update(entries)
+    config["hparams"].update(hparams or {})
     write_file(Path(directory) / "config.json", lambda path: path.write_text(json.dumps(config, indent=2)))
+
+
+def temperature_entries(temperature: float, fit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``config.json``'s entries for the temperature of a checkpoint's probabilities
+    (:mod:`reader.confidence`): ``"temperature"``, and the fit that chose it under ``"temperature_fit"``."""
+    return {"temperature": float(temperature), **({"temperature_fit": fit} if fit is not None else {})}
+
+
+def temperature(config: dict[str, Any]) -> float | None:
+    """The temperature a checkpoint's probabilities were calibrated with; ``None`` when never fitted."""
+    value = config.get("temperature")
+    return float(value) if value is not None else None
 
 
 def trained_hparams(config: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ the pessimistic rank, so a model that scores everything equal gets rank (N+1)/2,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,6 +68,22 @@ def filtered_ranks(
         >>> filtered_ranks(s, torch.tensor([1]), [np.array([0])]).tolist()  # entity 0 is filtered out
         [1.5]
     """
+    scores = filtered_scores(scores, answers, filter_rows)
+    target = scores.gather(1, answers[:, None])
+    higher = (scores > target).sum(dim=1)
+    equal = (scores == target).sum(dim=1) - 1  # other entities with the very same score
+    return 1.0 + higher.double() + equal.double() / 2.0
+
+
+def filtered_scores(
+    scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]
+) -> torch.Tensor:
+    """A float copy of ``scores`` with each row's other known answers set to ``-inf`` (its answer kept).
+
+    Example:
+        >>> filtered_scores(torch.tensor([[0.9, 0.5, 0.1]]), torch.tensor([0]), [np.array([0, 2])]).tolist()
+        [[0.8999999761581421, 0.5, -inf]]
+    """
     scores = scores.float().clone()
     rows = torch.arange(scores.shape[0], device=scores.device)
     target = scores[rows, answers].clone()
@@ -75,9 +91,29 @@ def filtered_ranks(
         if len(known):
             scores[i, torch.as_tensor(known, device=scores.device)] = float("-inf")
     scores[rows, answers] = target
-    higher = (scores > target[:, None]).sum(dim=1)
-    equal = (scores == target[:, None]).sum(dim=1) - 1  # other entities with the very same score
-    return 1.0 + higher.double() + equal.double() / 2.0
+    return scores
+
+
+def query_batches(
+    data: TripleDataset,
+    split: str,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]]:
+    """The queries of ``split`` (or of a seeded subset of ``limit`` triples) in batches, tails first, then
+    heads (:func:`with_inverse`): per batch the queries ``(B, 2)``, their answers ``(B,)`` and each row's
+    known answers (the filter)."""
+    answers = answers if answers is not None else known_answers(data)
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
+    for start in range(0, len(queries), batch_size):
+        chunk = queries[start : start + batch_size]
+        filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
+        target = torch.as_tensor(chunk[:, 2], device=device)
+        yield torch.as_tensor(chunk[:, :2], device=device), target, filters
 
 
 def metrics_from_ranks(ranks: torch.Tensor) -> Metrics:
@@ -136,14 +172,10 @@ def query_ranks_many(
     """:func:`query_ranks` for a scorer that gives several score matrices per batch (variants of one model,
     computed together): one tensor of ranks per matrix, or ``[]`` when the split has no queries (the scorer
     is never called, so the number of matrices is unknown)."""
-    answers = answers if answers is not None else known_answers(data)
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
     ranks: list[list[torch.Tensor]] = []
-    for start in range(0, len(queries), batch_size):
-        chunk = queries[start : start + batch_size]
-        batch = torch.as_tensor(chunk[:, :2], device=device)
-        filters = [answers[(e, r)] for e, r in chunk[:, :2].tolist()]
-        target = torch.as_tensor(chunk[:, 2], device=device)
+    batches = query_batches(data, split, limit=limit, seed=seed, batch_size=batch_size, device=device,
+                            answers=answers)  # fmt: skip
+    for batch, target, filters in batches:
         ranks.append([filtered_ranks(scores, target, filters).cpu() for scores in scorer(batch)])
     return [torch.cat(column) for column in zip(*ranks, strict=True)]
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from reader import checkpoint
 from reader.base import LinkPredictor
+from reader.confidence import TemperatureFit, fit_temperature
 from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.losses import LOSSES, Loss
 from reader.registry import MODELS
@@ -92,6 +93,9 @@ class TrainConfig:
             beyond the split's noise) becomes the saved model's ``reverse_weight``. Empty: keep ``hparams``'
             ``reverse_weight`` (default 0). Skipped for a model that cannot score the reverse direction (a
             reader without a shortcut).
+        fit_temperature: after that, fit the temperature that turns scores into calibrated probabilities
+            on the same valid triples (:func:`reader.confidence.fit_temperature`); saved as ``config.json``'s
+            ``"temperature"``. Ranks do not change.
         seed: seeds shuffling and initialisation.
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         threads: CPU threads for torch (0 = torch's default).
@@ -122,6 +126,7 @@ class TrainConfig:
     eval_every_minutes: float = 5.0
     eval_limit: int = 1000
     reverse_grid: list[float] = field(default_factory=lambda: list(GRID))
+    fit_temperature: bool = True
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -135,7 +140,8 @@ class TrainResult:
     """What :func:`train` returns. ``best_valid``: the returned model's valid metrics (with its fitted
     ``reverse_weight``). ``started_from``: a warm start's checkpoint path and the SHA-256 of its weights as
     they were when training began (:func:`reader.checkpoint.weights_digest`); ``None`` when fresh.
-    ``reverse_fit``: the fit of ``reverse_weight`` (``None``: not fitted)."""
+    ``reverse_fit``: the fit of ``reverse_weight``; ``temperature_fit``: the fit of the probabilities'
+    temperature (``None``: not fitted)."""
 
     model: LinkPredictor
     history: list[dict[str, float]]
@@ -144,6 +150,7 @@ class TrainResult:
     epochs: float
     started_from: dict[str, str] | None = None
     reverse_fit: ReverseFit | None = None
+    temperature_fit: TemperatureFit | None = None
 
 
 def save_run(
@@ -156,13 +163,17 @@ def save_run(
     metrics: dict[str, Any] | None = None,
 ) -> None:
     """Save a run's model with its settings (``config.json``'s ``"train"``), for a warm start what it
-    started from (``"started_from"``), and the fit of its ``reverse_weight`` (``"reverse_fit"``); see
-    :func:`reader.checkpoint.save` for ``half`` and ``metrics``."""
+    started from (``"started_from"``), the fit of its ``reverse_weight`` (``"reverse_fit"``) and its
+    probabilities' temperature (``"temperature"``, ``"temperature_fit"``); see :func:`reader.checkpoint.save`
+    for ``half`` and ``metrics``."""
     extra: dict[str, Any] = {"train": config.as_json()}
     if result.started_from is not None:
         extra["started_from"] = result.started_from
     if result.reverse_fit is not None:
         extra["reverse_fit"] = result.reverse_fit.as_json()
+    if result.temperature_fit is not None:
+        extra.update(checkpoint.temperature_entries(result.temperature_fit.temperature,
+                                                    result.temperature_fit.as_json()))  # fmt: skip
     checkpoint.save(result.model, data, directory, extra=extra, half=half, metrics=metrics)
 
 
@@ -426,5 +437,13 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         best_metrics = fit.metrics[fit.weight]
         tried = ", ".join(f"{w:g}: {m.mrr:.4f}" for w, m in fit.metrics.items())
         log(f"  reverse_weight {fit.weight:g} (valid MRR by weight: {tried})")
+    calibrated = None
+    if config.fit_temperature:
+        calibrated = fit_temperature(model, data, limit=config.eval_limit, device=device, answers=answers)
+        before, after = calibrated.before, calibrated.after
+        log(
+            f"  temperature {calibrated.temperature:.3g} (valid NLL {before.nll:.4f} -> {after.nll:.4f}, "
+            f"calibration error {before.ece:.4f} -> {after.ece:.4f})"
+        )
     minutes, epochs = trained_s / 60, step / steps_per_epoch
-    return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit)
+    return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit, calibrated)

@@ -334,7 +334,7 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     split, folder = load_split_dir(data), tmp_path / "complex"
     torch.manual_seed(0)  # untrained: the two readings are unrelated, so the two rows differ
     checkpoint.save(ComplExModel(split.num_entities, split.num_relations, dim=8), split, folder)
-    checkpoint.set_reverse_weight(folder, 2.0)
+    checkpoint.update_config(folder, {}, hparams={"reverse_weight": 2.0})
     result = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
@@ -396,3 +396,41 @@ def test_device_keep_best_keeps_the_weights_of_the_best_valid_score(tmp_path: Pa
     command[-1] = str(empty)
     refused = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
     assert refused.returncode != 0 and "no */metrics.json under" in refused.stderr
+
+
+def test_calibration_script_measures_the_softmax_and_the_saved_temperature(tmp_path: Path) -> None:
+    """``bench/lp_calibration.py``: the baseline row is the model's own softmax (T = 1), the other the
+    checkpoint's saved temperature, each as :func:`reader.confidence.measure` gives it on test; a checkpoint
+    never calibrated is fitted on valid (nothing written), a folder that is not a checkpoint is refused."""
+    from reader.confidence import measure
+    from reader.kge import ComplExModel
+
+    data = write_tiny_kg(tmp_path / "tiny")
+    split, folder = load_split_dir(data), tmp_path / "complex"
+    torch.manual_seed(0)
+    model = ComplExModel(split.num_entities, split.num_relations, dim=8).eval()
+    checkpoint.save(model, split, folder)
+
+    def rows(*args: str) -> dict[str, list[str]]:
+        command = [sys.executable, str(REPO / "bench" / "lp_calibration.py"), "--dataset-dir", str(data),
+                   "--checkpoint", str(folder), *args]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "reliability" in result.stdout
+        return {line.split()[0].rstrip(":"): line.split() for line in result.stdout.splitlines()
+                if line.startswith(("baseline:", "temperature ("))}  # fmt: skip
+
+    fitted_here = rows()
+    assert "(fitted" in " ".join(fitted_here["temperature"]) and checkpoint.temperature(
+        checkpoint.read_config(folder)) is None  # fmt: skip
+    checkpoint.update_config(folder, checkpoint.temperature_entries(0.5))
+    got = rows()
+    assert "(the" in " ".join(got["temperature"])
+    expected = measure(model, split, [1.0, 0.5], split="test")
+    for row, c in zip((got["baseline"], got["temperature"]), expected, strict=True):
+        assert [float(x) for x in row[-5:]] == pytest.approx(
+            [c.temperature, c.nll, c.ece, c.confidence, c.accuracy], abs=6e-4)  # fmt: skip
+    refused = subprocess.run([sys.executable, str(REPO / "bench" / "lp_calibration.py"), "--dataset-dir",
+                              str(data), "--checkpoint", str(tmp_path)], capture_output=True, text=True,
+                             timeout=120, cwd=REPO)  # fmt: skip
+    assert refused.returncode == 1 and "not a checkpoint folder" in refused.stderr

@@ -744,12 +744,16 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     assert predicted.returncode == 0, predicted.stderr
     body = json.loads(predicted.stdout)
     assert len(body["predictions"]) == 3 and body["evidence"]
-    assert body["head"] == "e4" and set(body["predictions"][0]) == {"tail", "score", "rank"}
+    assert body["head"] == "e4" and set(body["predictions"][0]) == {"tail", "score", "rank", "probability"}
+    assert body["calibrated"] and body["temperature"] > 0  # training fitted it
+    chances = [p["probability"] for p in body["predictions"]]
+    assert chances == sorted(chances, reverse=True) and 0 < sum(chances) <= 1
     heads = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--tail", "e5",
                 "--relation", "pair", "--top-k", "2", "--json")  # fmt: skip
     assert heads.returncode == 0, heads.stderr
     body = json.loads(heads.stdout)
-    assert body["tail"] == "e5" and [set(p) for p in body["predictions"]] == [{"head", "score", "rank"}] * 2
+    assert body["tail"] == "e5"
+    assert [set(p) for p in body["predictions"]] == [{"head", "score", "rank", "probability"}] * 2
     bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
               "--relation", "pair")  # fmt: skip
     assert bad.returncode == 2 and "unknown entity" in bad.stderr
@@ -801,16 +805,21 @@ def test_predict_unknown_relation(tiny: Path, tmp_path: Path) -> None:
 
 def test_predict_ranks_heads_through_the_inverse_query(tiny: Path, tmp_path: Path) -> None:
     """``tail=`` ranks heads by the model's own scores of ``tail :: relation⁻¹ :: ?`` and leaves out the
-    heads the training graph already has for it, and the tail itself; one of head/tail is required."""
+    heads the graph already has for it (in any split), and the tail itself; the probabilities are the
+    softmax of the scores over the rest, at T = 1 for a checkpoint never calibrated, else at its fitted
+    temperature; one of head/tail is required."""
     data = load_split_dir(tiny)
     result = train(data, build_config("complex", overrides={"epochs": 1}), log=lambda _: None)
-    checkpoint.save(result.model, data, tmp_path / "c")
+    checkpoint.save(result.model, data, tmp_path / "c")  # without the fitted temperature
     pair = data.relations.index("pair")
-    tail = next(t for _, r, t in data.train.tolist() if r == pair)  # a tail with a known head
+    everything = np.concatenate([data.train, data.valid, data.test])
+    tail = next(t for _, r, t in data.valid.tolist() if r == pair)  # a tail with a head known from valid
     name = data.entities[tail]
-    known = {h for h, r, t in data.train.tolist() if r == pair and t == tail}
+    known = {h for h, r, t in everything.tolist() if r == pair and t == tail}
     assert known and tail not in known
-    ranked, evidence = predict(data, tmp_path / "c", "pair", tail=name, top_k=data.num_entities)
+    assert known - {h for h, r, t in data.train.tolist() if r == pair and t == tail}  # not only training's
+    found = predict(data, tmp_path / "c", "pair", tail=name, top_k=data.num_entities)
+    ranked, evidence = found.answers, found.evidence
     model = checkpoint.load(tmp_path / "c", data)
     with torch.no_grad():
         scores = model.score(torch.tensor([[tail, pair + data.num_relations]]))[0]
@@ -820,7 +829,22 @@ def test_predict_ranks_heads_through_the_inverse_query(tiny: Path, tmp_path: Pat
     assert len(ranked) == data.num_entities - len(known) - 1
     assert [p.rank for p in ranked] == list(range(1, len(expected) + 1))
     assert ranked[0].score == pytest.approx(float(scores[expected[0]]), abs=1e-5)
+    assert (found.temperature, found.calibrated) == (1.0, False)
+    softmax = torch.softmax(scores[expected], dim=0)  # over the candidates left, by hand
+    assert [p.probability for p in ranked] == pytest.approx(softmax.tolist(), abs=1e-6)
     assert evidence and all(name in (h, t) for h, _, t in evidence)  # ComplEx: the tail's own facts
+    save_run(result, build_config("complex"), data, tmp_path / "fitted")  # training fitted a temperature
+    fitted = predict(data, tmp_path / "fitted", "pair", tail=name, top_k=3)
+    assert result.temperature_fit is not None and fitted.calibrated
+    assert fitted.temperature == result.temperature_fit.temperature
+    by_hand = torch.softmax(scores[expected] / fitted.temperature, dim=0)[:3]
+    assert [p.probability for p in fitted.answers] == pytest.approx(by_hand.tolist(), abs=1e-6)
+    printed = subprocess.run([sys.executable, "-m", "app", "lp", "predict", "--dataset-dir", str(tiny),
+                              "--checkpoint", str(tmp_path / "c"), "--tail", name, "--relation", "pair",
+                              "--top-k", "1"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert "probabilities uncalibrated" in printed.stderr  # this checkpoint has no fitted temperature
+    assert printed.stdout.startswith(f"  1. {ranked[0].entity}  (p {ranked[0].probability:.3f}, score ")
     for given in ({}, {"head": "e4", "tail": "e5"}):
         with pytest.raises(ConfigError, match="exactly one of --head"):
             predict(data, tmp_path / "c", "pair", **given)

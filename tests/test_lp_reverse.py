@@ -176,8 +176,11 @@ def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Pa
     assert set(fit["mrr"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"} and fit["queries"] == 16
     saved = checkpoint.read_config(ckpt)
     assert saved["hparams"]["reverse_weight"] == fit["weight"] and saved["reverse_fit"] == {
-        k: v for k, v in fit.items() if k != "checkpoint"
+        k: v for k, v in fit.items() if k not in ("checkpoint", "temperature_fit")
     }
+    calibrated = fit["temperature_fit"]  # fitted after the weight, with it (tests/test_lp_confidence.py)
+    assert saved["temperature_fit"] == calibrated and saved["temperature"] == calibrated["temperature"]
+    assert calibrated["after"]["nll"] <= calibrated["before"]["nll"] and calibrated["after"]["queries"] == 16
     assert (ckpt / "model.safetensors").read_bytes() == weights  # only config.json changes
     assert fit["min_z"] == 2.0
     on_valid = evaluate_checkpoint(data, ckpt, split="valid", device="cpu")
@@ -190,10 +193,20 @@ def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Pa
     assert bad.returncode == 2 and "--reverse-weight: reverse_weight must be >= 0" in bad.stderr
 
 
-def test_calibrate_refuses_a_model_without_a_reverse_reading(tiny: Path, tmp_path: Path) -> None:
+def test_calibrate_fits_only_the_temperature_of_a_model_without_a_reverse_reading(
+    tiny: Path, tmp_path: Path
+) -> None:
     data = load_split_dir(tiny)
     checkpoint.save(GraphReader.build(data, dim=16, ffn=32), data, tmp_path / "plain")
-    before = (tmp_path / "plain" / "config.json").read_text()
-    with pytest.raises(ConfigError, match="plain: model 'reader' cannot score the reverse"):
-        calibrate_checkpoint(data, tmp_path / "plain", device="cpu")
-    assert (tmp_path / "plain" / "config.json").read_text() == before
+    before = checkpoint.read_config(tmp_path / "plain")
+    fitted = calibrate_checkpoint(data, tmp_path / "plain", device="cpu")
+    after = checkpoint.read_config(tmp_path / "plain")
+    assert fitted.reverse is None and "reverse_fit" not in after
+    assert after["hparams"] == before["hparams"]
+    assert after["temperature"] == fitted.temperature.temperature
+    complex_model = ComplExModel(data.num_entities, data.num_relations, dim=8)
+    checkpoint.save(complex_model, data, tmp_path / "complex")
+    untouched = (tmp_path / "complex" / "config.json").read_text()
+    with pytest.raises(ConfigError, match="complex: the grid of reverse weights must be non-empty and >= 0"):
+        calibrate_checkpoint(data, tmp_path / "complex", grid=(-1.0,), device="cpu")
+    assert (tmp_path / "complex" / "config.json").read_text() == untouched  # nothing half-written

@@ -97,3 +97,6 @@ def test_shipped_reader_loads_and_ranks(tmp_path: Path, dataset: str) -> None:
     weight = config["hparams"].get("reverse_weight", 0.0)
     assert metrics.get("reverse_weight", 0.0) == weight
     assert "reverse_fit" not in config or config["reverse_fit"]["weight"] == weight
+    # lp predict's probabilities are calibrated (reader/confidence.py), by the fit recorded beside it
+    assert config["temperature"] == config["temperature_fit"]["temperature"] > 0
+    assert config["temperature_fit"]["after"]["ece"] < config["temperature_fit"]["before"]["ece"]
