@@ -142,6 +142,7 @@ def calibrate_cmd(
     refit on all of valid. Only config.json changes.
     """
     from app import lp
+    from reader.confidence import SHOWN
 
     data = _dataset(dataset_dir, from_store, split_seed)
     target = _checkpoint_for(checkpoint, from_store)
@@ -158,9 +159,11 @@ def calibrate_cmd(
             mark = "  <- saved" if weight == reverse.weight else ""
             typer.echo(f"reverse_weight {weight:4g}: valid MRR {m.mrr:.4f}  H@10 {m.hits10:.4f}{mark}")
     before, after = calibrated.before, calibrated.after
-    typer.echo(f"temperature {calibrated.temperature:.3g} (saved): valid NLL {before.nll:.4f} -> "
-               f"{after.nll:.4f}, calibration error of the top answer {before.ece:.4f} -> {after.ece:.4f} "
-               f"({after.queries} queries)")  # fmt: skip
+    typer.echo(
+        f"temperature {calibrated.temperature:.3g} (saved; {after.queries} valid queries): calibration error "
+        f"of the {SHOWN} best answers {before.ece_shown:.4f} -> {after.ece_shown:.4f}, of the top answer "
+        f"{before.ece:.4f} -> {after.ece:.4f}; NLL {before.nll:.4f} -> {after.nll:.4f}"
+    )
 
 
 def _checkpoint_for(checkpoint: Path | None, from_store: bool) -> Path:

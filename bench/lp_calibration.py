@@ -6,7 +6,9 @@ that on a split the fit never saw (test by default), in one scoring pass, agains
 scores at temperature 1 (the model's softmax as trained):
 
 - NLL: the answers' mean negative log-probability (lower is better);
-- ECE: the top answer's expected calibration error over 15 bins (0 is perfect);
+- ECE@10: the expected calibration error over 15 bins of the 10 best answers' probabilities, each against
+  whether it is the answer (what ``lp predict`` shows, and what the fit minimises; 0 is perfect);
+- ECE: the same for the top answer alone;
 - the top answer's mean probability against the share of top answers that are right;
 - a reliability table: per bin of the top answer's probability, how often it is right.
 
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from reader import checkpoint
-from reader.confidence import BINS, Calibration, fit_temperature, measure
+from reader.confidence import BINS, SHOWN, Calibration, fit_temperature, measure
 from retrieve.data import load_split_dir
 
 
@@ -66,10 +68,11 @@ def main() -> None:
     machine = f"{platform.node()} CPU x{torch.get_num_threads()} threads"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name} {args.split}, {fitted.queries} queries, "
           f"{args.checkpoint}")  # fmt: skip
-    print(f"{'probabilities':44s} {'T':>6s} {'NLL':>7s} {'ECE':>7s} {'top p':>7s} {'top right':>9s}")
+    print(f"{'probabilities':44s} {'T':>6s} {'NLL':>7s} {'ECE@' + str(SHOWN):>7s} {'ECE':>7s} {'top p':>7s} "
+          f"{'top right':>9s}")  # fmt: skip
     for label, c in (("baseline: the model's softmax", baseline), (f"temperature ({source})", fitted)):
-        print(f"{label:44s} {c.temperature:6.3f} {c.nll:7.4f} {c.ece:7.4f} {c.confidence:7.4f} "
-              f"{c.accuracy:9.4f}")  # fmt: skip
+        print(f"{label:44s} {c.temperature:6.3f} {c.nll:7.4f} {c.ece_shown:7.4f} {c.ece:7.4f} "
+              f"{c.confidence:7.4f} {c.accuracy:9.4f}")  # fmt: skip
     print(f"\nreliability ({BINS} bins of the top answer's probability): queries, mean p, share right")
     print(f"{'bin':>11s} | {'baseline':^26s} | {'temperature':^26s}")
     rows = {edge for c in (baseline, fitted) for edge, *_ in c.bins}

@@ -6,13 +6,18 @@ answers the graph already knows are left out and the rest renormalised, as filte
 (:mod:`reader.evaluate`). At ``T = 1`` that probability is the trained one, but a softmax trained with a
 regulariser and for a budget is seldom calibrated, and the reverse reading (:mod:`reader.reverse`) adds a
 second score to the first. Temperature scaling (Guo et al., 2017, "On calibration of modern neural
-networks") fixes the scale with one number: :func:`fit_temperature` picks the ``T`` with the lowest
-negative log-likelihood of the valid answers. Dividing all scores by one ``T > 0`` keeps their order, so
-ranks and MRR do not change.
+networks") fixes the scale with one number. Dividing all scores by one ``T > 0`` keeps their order, so ranks
+and MRR do not change.
 
-:class:`Calibration` measures a temperature: the answers' mean negative log-probability, and the expected
-calibration error of the top answer (ECE: over bins of the top answer's probability, how far the share of
-top answers that are right lies from the probability they were given).
+:func:`fit_temperature` picks the ``T`` whose probabilities for the ``SHOWN`` best answers of each valid query
+(what ``factloom lp predict`` prints by default) are best calibrated, each against whether it is the answer.
+The usual criterion, the answers' negative log-likelihood, weighs the whole distribution: for a weak model
+it flattens the probabilities until the top answers' are several times too small (bench/RESULTS.md,
+twenty-second session).
+
+:class:`Calibration` measures a temperature: the answers' mean negative log-probability, and expected
+calibration errors (ECE: over bins of probability, how far the share of answers that are right lies from the
+probability they were given) of the top answer and of the shown answers.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ TEMPERATURES: tuple[float, ...] = tuple(2.0 ** (k / 6) for k in range(-18, 19))
 """The temperatures :func:`fit_temperature` tries by default: 1/8 to 8, 12 % apart, 1 among them."""
 
 BINS = 15
-"""Equal-width bins of the top answer's probability for the calibration error (the usual 15)."""
+"""Equal-width bins of probability for the calibration errors (the usual 15)."""
+
+SHOWN = 10
+"""How many best answers per query the fit calibrates: ``factloom lp predict``'s default ``--top-k``."""
 
 
 @dataclass(frozen=True)
@@ -39,22 +47,24 @@ class Calibration:
     """How well ``softmax(scores / temperature)`` fits the answers of ``queries`` queries.
 
     ``nll``: the answers' mean negative log-probability (lower is better). ``ece``: the top answer's expected
-    calibration error (0 is perfect). ``accuracy``: the share of queries whose top answer is the answer.
-    ``confidence``: the top answer's mean probability. ``bins``: per bin of that probability, (lower edge,
-    queries, mean probability, share right), empty bins left out.
+    calibration error (0 is perfect). ``ece_shown``: the same over the ``SHOWN`` best answers of every query,
+    each a (probability, is it the answer) pair. ``accuracy``: the share of queries whose top answer is the
+    answer. ``confidence``: the top answer's mean probability. ``bins``: per bin of the top answer's
+    probability, (lower edge, queries, mean probability, share right), empty bins left out.
     """
 
     temperature: float
     nll: float
     ece: float
+    ece_shown: float
     accuracy: float
     confidence: float
     queries: int
     bins: list[tuple[float, int, float, float]] = field(default_factory=list, repr=False)
 
     def as_json(self) -> dict[str, float | int]:
-        return {"temperature": self.temperature, "nll": round(self.nll, 6),
-                "ece": round(self.ece, 6), "accuracy": round(self.accuracy, 6),
+        return {"temperature": self.temperature, "nll": round(self.nll, 6), "ece": round(self.ece, 6),
+                "ece_shown": round(self.ece_shown, 6), "accuracy": round(self.accuracy, 6),
                 "confidence": round(self.confidence, 6), "queries": self.queries}  # fmt: skip
 
 
@@ -68,8 +78,8 @@ class TemperatureFit:
     after: Calibration
 
     def as_json(self) -> dict[str, object]:
-        return {"temperature": self.temperature, "split": self.split,
-                "before": self.before.as_json(), "after": self.after.as_json()}  # fmt: skip
+        return {"temperature": self.temperature, "split": self.split, "criterion": "ece_shown",
+                "shown": SHOWN, "before": self.before.as_json(), "after": self.after.as_json()}  # fmt: skip
 
 
 def answer_probabilities(scores: torch.Tensor, temperature: float, known: torch.Tensor) -> torch.Tensor:
@@ -93,37 +103,61 @@ def answer_probabilities(scores: torch.Tensor, temperature: float, known: torch.
     return torch.softmax(masked, dim=-1).nan_to_num(0.0)  # every entity known: all 0, not nan
 
 
-def calibration(
-    temperature: float, answer_logp: torch.Tensor, top_p: torch.Tensor, right: torch.Tensor, bins: int = BINS
-) -> Calibration:
-    """:class:`Calibration` from per-query statistics at one temperature.
-
-    Args:
-        answer_logp: ``(Q,)`` each answer's log-probability.
-        top_p: ``(Q,)`` the top answer's probability.
-        right: ``(Q,)`` bool, whether the top answer is the answer.
+def expected_calibration_error(
+    p: torch.Tensor, right: torch.Tensor, bins: int = BINS
+) -> tuple[float, list[tuple[float, int, float, float]]]:
+    """The ECE of probabilities ``p`` against outcomes ``right`` (same shape, flattened), and per non-empty
+    bin (lower edge, count, mean probability, share right).
 
     Example:
-        >>> c = calibration(1.0, torch.log(torch.tensor([0.9, 0.1])), torch.tensor([0.9, 0.6]),
-        ...                 torch.tensor([True, False]), bins=10)
-        >>> round(c.ece, 3), c.accuracy, [b[1] for b in c.bins]   # (0.1 + 0.6) / 2
-        (0.35, 0.5, [1, 1])
+        >>> ece, table = expected_calibration_error(torch.tensor([0.9, 0.6]), torch.tensor([True, False]), 10)
+        >>> round(ece, 3), [row[1] for row in table]   # (0.1 + 0.6) / 2
+        (0.35, [1, 1])
     """
-    n = len(top_p)
-    if n == 0:
-        return Calibration(temperature, float("nan"), float("nan"), float("nan"), float("nan"), 0)
-    top_p, right = top_p.double(), right.double()
-    which = torch.clamp((top_p * bins).long(), max=bins - 1)
+    p, right = p.reshape(-1).double(), right.reshape(-1).double()
+    which = torch.clamp((p * bins).long(), max=bins - 1)
     ece, table = 0.0, []
     for b in range(bins):
         inside = which == b
         count = int(inside.sum())
         if count:
-            p, acc = float(top_p[inside].mean()), float(right[inside].mean())
-            ece += count / n * abs(acc - p)
-            table.append((b / bins, count, p, acc))
-    return Calibration(temperature, float(-answer_logp.double().mean()), ece, float(right.mean()),
-                       float(top_p.mean()), n, table)  # fmt: skip
+            mean_p, share = float(p[inside].mean()), float(right[inside].mean())
+            ece += count / len(p) * abs(share - mean_p)
+            table.append((b / bins, count, mean_p, share))
+    return ece, table
+
+
+def calibration(
+    temperature: float,
+    answer_logp: torch.Tensor,
+    shown_p: torch.Tensor,
+    shown_right: torch.Tensor,
+    bins: int = BINS,
+) -> Calibration:
+    """:class:`Calibration` from per-query statistics at one temperature.
+
+    Args:
+        answer_logp: ``(Q,)`` each answer's log-probability.
+        shown_p: ``(Q, K)`` the probabilities of each query's ``K`` best answers, best first.
+        shown_right: ``(Q, K)`` bool, whether each of them is the answer.
+
+    Example:
+        >>> c = calibration(1.0, torch.log(torch.tensor([0.9, 0.1])), torch.tensor([[0.9, 0.05], [0.6, 0.1]]),
+        ...                 torch.tensor([[True, False], [False, True]]), bins=10)
+        >>> round(c.ece, 3), c.accuracy   # the top answers: (0.1 + 0.6) / 2
+        (0.35, 0.5)
+        >>> round(c.ece_shown, 4)         # all four, each in its own bin: (0.1 + 0.05 + 0.6 + 0.9) / 4
+        0.4125
+    """
+    n = len(shown_p)
+    if n == 0:
+        nan = float("nan")
+        return Calibration(temperature, nan, nan, nan, nan, nan, 0)
+    ece, table = expected_calibration_error(shown_p[:, 0], shown_right[:, 0], bins)
+    ece_shown, _ = expected_calibration_error(shown_p, shown_right, bins)
+    return Calibration(temperature, float(-answer_logp.double().mean()), ece, ece_shown,
+                       float(shown_right[:, 0].double().mean()), float(shown_p[:, 0].double().mean()), n,
+                       table)  # fmt: skip
 
 
 @torch.no_grad()
@@ -149,22 +183,23 @@ def measure(
     temperatures = [float(t) for t in temperatures]
     queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
     model.prepare(queries, log)
-    answer_logp, top_p, right = [], [], []
+    answer_logp, shown_p, shown_right = [], [], []
     batches = query_batches(data, split, limit=limit, seed=seed, device=device, answers=answers)
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
         for batch, target, filters in batches:
             scores = filtered_scores(model.score(batch), target, filters)
-            top = scores.max(dim=1)
-            answer = scores.gather(1, target[:, None])[:, 0]
-            lse = torch.stack([torch.logsumexp(scores / t, dim=1) for t in temperatures])  # (T, B)
-            scale = torch.tensor(temperatures, device=scores.device)[:, None]
-            answer_logp.append((answer[None] / scale - lse).cpu())
-            top_p.append((top.values[None] / scale - lse).exp().cpu())
-            right.append((top.indices == target).cpu())
-    logp = torch.cat(answer_logp, dim=1) if answer_logp else torch.empty(len(temperatures), 0)
-    p_top = torch.cat(top_p, dim=1) if top_p else torch.empty(len(temperatures), 0)
-    hit = torch.cat(right) if right else torch.empty(0, dtype=torch.bool)
-    return [calibration(t, logp[i], p_top[i], hit) for i, t in enumerate(temperatures)]
+            best = scores.topk(min(SHOWN, scores.shape[1]), dim=1)
+            answer = scores.gather(1, target[:, None])
+            lse = torch.stack([torch.logsumexp(scores / t, dim=1, keepdim=True) for t in temperatures])
+            scale = torch.tensor(temperatures, device=scores.device)[:, None, None]  # (T, 1, 1)
+            answer_logp.append((answer[None] / scale - lse)[:, :, 0].cpu())  # (T, B)
+            shown_p.append((best.values[None] / scale - lse).exp().cpu())  # (T, B, K)
+            shown_right.append((best.indices == target[:, None]).cpu())  # (B, K)
+    if not shown_right:
+        empty = torch.empty(0, SHOWN)
+        return [calibration(t, torch.empty(0), empty, empty.bool()) for t in temperatures]
+    logp, p, right = torch.cat(answer_logp, 1), torch.cat(shown_p, 1), torch.cat(shown_right)
+    return [calibration(t, logp[i], p[i], right) for i, t in enumerate(temperatures)]
 
 
 def fit_temperature(
@@ -179,9 +214,10 @@ def fit_temperature(
     answers: dict[tuple[int, int], np.ndarray] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TemperatureFit:
-    """The temperature of ``grid`` with the lowest mean negative log-likelihood of the answers of ``split``
-    (or of a seeded subset of ``limit`` triples), the smaller one on a tie, scored once (:func:`measure`).
-    Nothing in the model changes.
+    """The temperature of ``grid`` whose probabilities for the ``SHOWN`` best answers of each query of
+    ``split`` (or of a seeded subset of ``limit`` triples) have the lowest calibration error (``ece_shown``;
+    the lower NLL, then the smaller temperature, on a tie), scored once (:func:`measure`). Nothing in the
+    model changes.
 
     Args:
         model, data, split, limit, seed, device, answers: as :func:`reader.evaluate.model_ranks`.
@@ -196,7 +232,7 @@ def fit_temperature(
         >>> pairs = [(f"e{i}", "r", f"e{(i + 1) % 6}") for i in range(6)]
         >>> data = from_string_triples({"train": pairs, "valid": pairs[:2], "test": pairs[2:4]})
         >>> fit = fit_temperature(ComplExModel(6, 1, dim=4).eval(), data, grid=(0.5, 2.0))
-        >>> fit.before.temperature, fit.after.nll <= fit.before.nll, fit.after.queries
+        >>> fit.before.temperature, fit.after.ece_shown <= fit.before.ece_shown, fit.after.queries
         (1.0, True, 4)
     """
     temperatures = sorted({float(t) for t in grid} | {1.0})
@@ -205,5 +241,5 @@ def fit_temperature(
     measured = measure(model, data, temperatures, split=split, limit=limit, seed=seed, device=device,
                        answers=answers, log=log)  # fmt: skip
     at_one = measured[temperatures.index(1.0)]
-    best = min(measured, key=lambda c: (c.nll, c.temperature)) if at_one.queries else at_one
+    best = min(measured, key=lambda c: (c.ece_shown, c.nll, c.temperature)) if at_one.queries else at_one
     return TemperatureFit(best.temperature, split, at_one, best)

@@ -442,8 +442,8 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         calibrated = fit_temperature(model, data, limit=config.eval_limit, device=device, answers=answers)
         before, after = calibrated.before, calibrated.after
         log(
-            f"  temperature {calibrated.temperature:.3g} (valid NLL {before.nll:.4f} -> {after.nll:.4f}, "
-            f"calibration error {before.ece:.4f} -> {after.ece:.4f})"
+            f"  temperature {calibrated.temperature:.3g} (calibration error of the shown answers "
+            f"{before.ece_shown:.4f} -> {after.ece_shown:.4f}, valid NLL {before.nll:.4f} -> {after.nll:.4f})"
         )
     minutes, epochs = trained_s / 60, step / steps_per_epoch
     return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit, calibrated)

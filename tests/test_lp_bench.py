@@ -428,8 +428,8 @@ def test_calibration_script_measures_the_softmax_and_the_saved_temperature(tmp_p
     assert "(the" in " ".join(got["temperature"])
     expected = measure(model, split, [1.0, 0.5], split="test")
     for row, c in zip((got["baseline"], got["temperature"]), expected, strict=True):
-        assert [float(x) for x in row[-5:]] == pytest.approx(
-            [c.temperature, c.nll, c.ece, c.confidence, c.accuracy], abs=6e-4)  # fmt: skip
+        assert [float(x) for x in row[-6:]] == pytest.approx(
+            [c.temperature, c.nll, c.ece_shown, c.ece, c.confidence, c.accuracy], abs=6e-4)  # fmt: skip
     refused = subprocess.run([sys.executable, str(REPO / "bench" / "lp_calibration.py"), "--dataset-dir",
                               str(data), "--checkpoint", str(tmp_path)], capture_output=True, text=True,
                              timeout=120, cwd=REPO)  # fmt: skip

@@ -180,7 +180,8 @@ def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Pa
     }
     calibrated = fit["temperature_fit"]  # fitted after the weight, with it (tests/test_lp_confidence.py)
     assert saved["temperature_fit"] == calibrated and saved["temperature"] == calibrated["temperature"]
-    assert calibrated["after"]["nll"] <= calibrated["before"]["nll"] and calibrated["after"]["queries"] == 16
+    assert calibrated["after"]["ece_shown"] <= calibrated["before"]["ece_shown"]
+    assert calibrated["after"]["queries"] == 16 and calibrated["criterion"] == "ece_shown"
     assert (ckpt / "model.safetensors").read_bytes() == weights  # only config.json changes
     assert fit["min_z"] == 2.0
     on_valid = evaluate_checkpoint(data, ckpt, split="valid", device="cpu")

@@ -99,4 +99,6 @@ def test_shipped_reader_loads_and_ranks(tmp_path: Path, dataset: str) -> None:
     assert "reverse_fit" not in config or config["reverse_fit"]["weight"] == weight
     # lp predict's probabilities are calibrated (reader/confidence.py), by the fit recorded beside it
     assert config["temperature"] == config["temperature_fit"]["temperature"] > 0
-    assert config["temperature_fit"]["after"]["ece"] < config["temperature_fit"]["before"]["ece"]
+    fit = config["temperature_fit"]
+    assert fit["after"]["ece_shown"] < fit["before"]["ece_shown"]
+    assert fit["after"]["ece"] < fit["before"]["ece"]
