@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from app.errors import ConfigError
@@ -15,7 +16,7 @@ from kg.keys import entity_key, relation_key
 from reader import checkpoint, presets
 from reader.base import LinkPredictor
 from reader.confidence import TemperatureFit, answer_probabilities, fit_temperature
-from reader.evaluate import Metrics, evaluate_model, known_answers
+from reader.evaluate import Metrics, evaluate_model
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
 from reader.train import TrainConfig, resolve_device, save_run, train
 from retrieve.data import TripleDataset
@@ -223,8 +224,10 @@ def predict(
     model.prepare(query.numpy())
     with torch.no_grad():
         scores = model.score(query)[0]
+    every = np.concatenate([data.train, data.valid, data.test])  # the whole graph: all of it is known
+    asked, answer = (0, 2) if forward else (2, 0)
     known = torch.zeros(data.num_entities, dtype=torch.bool)
-    known[torch.as_tensor(known_answers(data).get((given, query_relation), []), dtype=torch.long)] = True
+    known[torch.as_tensor(every[(every[:, 1] == r) & (every[:, asked] == given), answer])] = True
     known[given] = True
     probabilities = answer_probabilities(scores, fitted or 1.0, known)
     order = torch.argsort(scores.masked_fill(known, float("-inf")), descending=True, stable=True)
