@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from reader.base import LinkPredictor
-from reader.evaluate import filtered_scores, query_batches, sample_triples, with_inverse
+from reader.evaluate import filtered_scores, query_batches, scoring
 from retrieve.data import TripleDataset
 
 TEMPERATURES: tuple[float, ...] = tuple(2.0 ** (k / 6) for k in range(-18, 19))
@@ -181,11 +181,9 @@ def measure(
         model, data, split, limit, seed, device, answers: as :func:`reader.evaluate.model_ranks`.
     """
     temperatures = [float(t) for t in temperatures]
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
     answer_logp, shown_p, shown_right = [], [], []
     batches = query_batches(data, split, limit=limit, seed=seed, device=device, answers=answers)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
+    with scoring(model, data, split, limit=limit, seed=seed, device=device, log=log):
         for batch, target, filters in batches:
             scores = filtered_scores(model.score(batch), target, filters)
             best = scores.topk(min(SHOWN, scores.shape[1]), dim=1)

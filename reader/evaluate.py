@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -214,10 +215,28 @@ def model_ranks_many(
 ) -> list[torch.Tensor]:
     """:func:`model_ranks` for ``scorer``, several variants of ``model``'s scores per batch
     (:func:`query_ranks_many`)."""
-    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)[:, :2]
-    model.prepare(queries, log)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
+    with scoring(model, data, split, limit=limit, seed=seed, device=device, log=log):
         return query_ranks_many(scorer, data, split, limit=limit, seed=seed, device=device, answers=answers)
+
+
+@contextmanager
+def scoring(
+    model: LinkPredictor,
+    data: TripleDataset,
+    split: str,
+    *,
+    limit: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    log: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Ready ``model`` to score the queries :func:`query_batches` gives for the same arguments: prepares them
+    (the reader retrieves their subgraphs once), then scores under bf16 autocast on CUDA (final scores stay
+    fp32, see the models)."""
+    queries = with_inverse(sample_triples(data.split(split), limit, seed), data.num_relations)
+    model.prepare(queries[:, :2], log)
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=torch.device(device).type == "cuda"):
+        yield
 
 
 def evaluate_model(
