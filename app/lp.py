@@ -220,6 +220,7 @@ def predict(
     query_relation = r if forward else r + data.num_relations
     model = checkpoint.load(directory, data)
     fitted = checkpoint.temperature(checkpoint.read_config(directory))
+    temperature = fitted if fitted is not None else 1.0  # never calibrated: the model's own softmax
     query = torch.tensor([[given, query_relation]])
     model.prepare(query.numpy())
     with torch.no_grad():
@@ -229,7 +230,7 @@ def predict(
     known = torch.zeros(data.num_entities, dtype=torch.bool)
     known[torch.as_tensor(every[(every[:, 1] == r) & (every[:, asked] == given), answer])] = True
     known[given] = True
-    probabilities = answer_probabilities(scores, fitted or 1.0, known)
+    probabilities = answer_probabilities(scores, temperature, known)
     order = torch.argsort(scores.masked_fill(known, float("-inf")), descending=True, stable=True)
     answers = order[: min(top_k, int((~known).sum()))].tolist()
     ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1, float(probabilities[i]))
@@ -242,7 +243,7 @@ def predict(
         (data.entity_label(h), data.relation_label(rr), data.entity_label(t))
         for h, rr, t in evidence.tolist()
     ]
-    return Predictions(ranked, fitted or 1.0, fitted is not None, triples)
+    return Predictions(ranked, temperature, fitted is not None, triples)
 
 
 def query_side(head: str | None, tail: str | None) -> tuple[str, bool]:
