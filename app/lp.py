@@ -18,8 +18,10 @@ from reader.base import LinkPredictor
 from reader.confidence import TemperatureFit, answer_probabilities, fit_temperature
 from reader.evaluate import Metrics, evaluate_model
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
-from reader.train import TrainConfig, resolve_device, save_run, train
+from reader.rules import RuleFit
+from reader.train import TrainConfig, fit_rules, resolve_device, save_run, train
 from retrieve.data import TripleDataset
+from retrieve.rules import Grounding
 
 
 def build_config(
@@ -72,22 +74,25 @@ def train_to(
     log: Callable[[str], None],
     *,
     half: bool = False,
+    rules_cache: Path | None = None,
 ) -> dict[str, Any]:
     """Train and save a checkpoint folder with ``metrics.json``; returns that summary. ``half`` saves the
-    weights as fp16 (half the file; score the saved copy with ``factloom lp eval`` to see what it cost)."""
+    weights as fp16 (half the file; score the saved copy with ``factloom lp eval`` to see what it cost).
+    ``rules_cache``: where mined rules are kept between commands (:func:`retrieve.rules.cached_rules`)."""
     device = resolve_device(config.device)
     log(
         f"training {config.model} on {data.name} ({data.num_entities} entities, "
         f"{data.num_relations} relations, "
         f"{len(data.train)} train triples) on {device}"
     )
-    result = train(data, config, log=log)
+    result = train(data, config, log=log, rules_cache=rules_cache)
     summary = {"model": config.model, "dataset": data.name, "minutes": round(result.minutes, 2),
                "epochs": round(result.epochs, 3), "device": str(device),
                "device_name": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                "valid": result.best_valid.as_json() if result.best_valid else None,
                "history": result.history, "config": config.as_json(),
                "reverse_fit": result.reverse_fit.as_json() if result.reverse_fit else None,
+               "rule_fit": result.rule_fit.as_json() if result.rule_fit else None,
                "weights": "fp16" if half else "fp32",
                "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
     save_run(result, config, data, out, half=half, metrics=summary)
@@ -103,15 +108,18 @@ def evaluate_checkpoint(
     seed: int = 0,
     device: str = "auto",
     reverse_weight: float | None = None,
+    rules: bool = True,
     log: Callable[[str], None] | None = None,
+    rules_cache: Path | None = None,
 ) -> Metrics:
-    """Filtered metrics of a checkpoint; ``reverse_weight`` replaces its own for this evaluation.
+    """Filtered metrics of a checkpoint; ``reverse_weight`` replaces its own for this evaluation, and
+    ``rules`` False scores without its rule reading (if it has one).
 
     Raises:
         ConfigError: ``reverse_weight`` is negative, or positive for a model without a reverse reading.
     """
     dev = resolve_device(device)
-    model = checkpoint.load(directory, data, device=dev)
+    model = checkpoint.load(directory, data, device=dev, rules=rules, log=log, rules_cache=rules_cache)
     if reverse_weight is not None:
         _set_reverse_weight(model, reverse_weight)
     return evaluate_model(model, data, split, limit=limit, seed=seed, device=dev, log=log)
@@ -120,10 +128,11 @@ def evaluate_checkpoint(
 @dataclass(frozen=True)
 class Calibrated:
     """What :func:`calibrate_checkpoint` fitted: the reverse reading's weight (``None`` for a model without
-    one) and the temperature of its probabilities."""
+    one), the rule reading (``None``: not fitted) and the temperature of its probabilities."""
 
     reverse: ReverseFit | None
     temperature: TemperatureFit
+    rules: RuleFit | None = None
 
 
 def calibrate_checkpoint(
@@ -133,21 +142,25 @@ def calibrate_checkpoint(
     limit: int | None = None,
     seed: int = 0,
     grid: Sequence[float] = GRID,
+    rules: bool = True,
     device: str = "auto",
     log: Callable[[str], None] | None = None,
+    rules_cache: Path | None = None,
 ) -> Calibrated:
     """Fit a checkpoint's scoring settings on the valid split (or a seeded subset of ``limit`` triples) and
-    write them into its ``config.json`` in one replacement: first the ``reverse_weight``
+    write them into its folder in one replacement: first the ``reverse_weight``
     (:func:`reader.reverse.fit_reverse_weight`; skipped for a model that cannot score the reverse
-    direction), then, with it, the temperature of the probabilities
-    (:func:`reader.confidence.fit_temperature`). The weights file is not touched.
+    direction), then with it, when ``rules``, the rule reading on the whole valid split (mined from the
+    training triples, kept only when it helps: :func:`reader.train.fit_rules`; ``rules`` False removes any),
+    then the temperature of the probabilities (:func:`reader.confidence.fit_temperature`). The model's
+    weights file is not touched.
 
     Raises:
         ConfigError: a bad grid.
         CheckpointError: not a checkpoint of ``data``.
     """
     dev = resolve_device(device)
-    model = checkpoint.load(directory, data, device=dev)
+    model = checkpoint.load(directory, data, device=dev, rules=False)
     reverse = None
     if model.can_score_reverse():
         try:
@@ -155,14 +168,16 @@ def calibrate_checkpoint(
         except ValueError as exc:
             raise ConfigError(f"{directory}: {exc}") from exc
         model.set_reverse_weight(reverse.weight)
+    rule_fit = fit_rules(model, data, device=dev, log=log, cache_dir=rules_cache) if rules else None
     calibrated = fit_temperature(model, data, limit=limit, seed=seed, device=dev)
     entries = checkpoint.temperature_entries(calibrated.temperature, calibrated.as_json())
-    if reverse is None:
-        checkpoint.update_config(directory, entries)
-    else:
+    entries.update(checkpoint.rule_fit_entry(rule_fit) if rule_fit else {"rule_fit": None})
+    hparams = None
+    if reverse is not None:
         entries["reverse_fit"] = reverse.as_json()
-        checkpoint.update_config(directory, entries, hparams={"reverse_weight": reverse.weight})
-    return Calibrated(reverse, calibrated)
+        hparams = {"reverse_weight": reverse.weight}
+    checkpoint.update_config(directory, entries, hparams=hparams, rule_reading=model.rule_reading)
+    return Calibrated(reverse, calibrated, rule_fit)
 
 
 def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
@@ -173,14 +188,28 @@ def _set_reverse_weight(model: LinkPredictor, weight: float) -> None:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """A mined rule that names an answer, readable: its ``kind`` (``path1``, ``path2``, ``constant``), the
+    rule as text, its confidence and support in training, and the graph's ``facts`` that fire it."""
+
+    kind: str
+    rule: str
+    confidence: float
+    support: int
+    facts: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
 class Prediction:
-    """One ranked answer: the entity's readable name, its score, its 1-based rank and its probability of
-    being the answer among the entities not already known (:func:`reader.confidence.answer_probabilities`)."""
+    """One ranked answer: the entity's readable name, its score, its 1-based rank, its probability of being
+    the answer among the entities not already known (:func:`reader.confidence.answer_probabilities`), and
+    the rules that name it (a model with a rule reading; the most confident first)."""
 
     entity: str
     score: float
     rank: int
     probability: float
+    reasons: list[Reason]
 
 
 @dataclass(frozen=True)
@@ -203,12 +232,16 @@ def predict(
     head: str | None = None,
     tail: str | None = None,
     top_k: int = 10,
+    rules: bool = True,
+    reasons: int = 2,
+    rules_cache: Path | None = None,
 ) -> Predictions:
     """Ranked tails for ``head :: relation :: ?``, or ranked heads for ``? :: relation :: tail`` (the model's
     inverse query ``tail :: relation⁻¹ :: ?``, trained alongside), with probabilities, and the subgraph the
     model read. Answers the graph already has (in any split), and the given entity, are left out, and the
     probabilities are spread over the rest. ``head``, ``tail`` and ``relation`` are ids or readable names
-    (:func:`find_entity`, :func:`find_relation`).
+    (:func:`find_entity`, :func:`find_relation`). With a rule reading (and ``rules``), each answer gets up to
+    ``reasons`` of the mined rules that name it, with the facts that fire them.
 
     Raises:
         ConfigError: not exactly one of ``head`` and ``tail``; an entity or relation that is not in the
@@ -218,7 +251,7 @@ def predict(
     given = find_entity(data, named)
     r = find_relation(data, relation)
     query_relation = r if forward else r + data.num_relations
-    model = checkpoint.load(directory, data)
+    model = checkpoint.load(directory, data, rules=rules, rules_cache=rules_cache)
     fitted = checkpoint.temperature(checkpoint.read_config(directory))
     temperature = fitted if fitted is not None else 1.0  # never calibrated: the model's own softmax
     query = torch.tensor([[given, query_relation]])
@@ -233,7 +266,14 @@ def predict(
     probabilities = answer_probabilities(scores, temperature, known)
     order = torch.argsort(scores.masked_fill(known, float("-inf")), descending=True, stable=True)
     answers = order[: min(top_k, int((~known).sum()))].tolist()
-    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1, float(probabilities[i]))
+    reading = model.rule_reading
+
+    def why(answer: int) -> list[Reason]:
+        if reading is None or not reasons:
+            return []
+        return [_reason(data, g) for g in reading.rules.explain(given, query_relation, answer, reasons)]
+
+    ranked = [Prediction(data.entity_label(i), float(scores[i]), n + 1, float(probabilities[i]), why(i))
               for n, i in enumerate(answers)]  # fmt: skip
     evidence = model.evidence(given, query_relation)
     if evidence is None:  # embedding models read no subgraph: show the entity's own facts
@@ -244,6 +284,31 @@ def predict(
         for h, rr, t in evidence.tolist()
     ]
     return Predictions(ranked, temperature, fitted is not None, triples)
+
+
+def _reason(data: TripleDataset, grounding: Grounding) -> Reason:
+    """A rule and the facts that fire it, in words: each fact in its stored direction."""
+    r = data.num_relations
+    rule = grounding.rule
+
+    def atom(relation: int, a: str, b: str) -> str:
+        forward = relation < r
+        return f"{a if forward else b} :: {data.relation_label(relation % r)} :: {b if forward else a}"
+
+    answer = "Y"
+    if rule.kind == "path1":
+        body = atom(rule.relations[0], "X", "Y")
+    elif rule.kind == "path2":
+        body = f"{atom(rule.relations[0], 'X', 'Z')} and {atom(rule.relations[1], 'Z', 'Y')}"
+    else:
+        body = atom(rule.relations[0], "X", data.entity_label(rule.constants[0]))
+        answer = data.entity_label(rule.constants[1])
+    text = f"{body} => {atom(rule.head, 'X', answer)}"
+    facts = []
+    for x, rel, y in grounding.path:  # oriented from the query entity; shown as stored
+        h, t = (x, y) if rel < r else (y, x)
+        facts.append((data.entity_label(h), data.relation_label(rel % r), data.entity_label(t)))
+    return Reason(rule.kind, text, rule.confidence, rule.support, facts)
 
 
 def query_side(head: str | None, tail: str | None) -> tuple[str, bool]:

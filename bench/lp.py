@@ -22,7 +22,9 @@ finished, then names any that failed (exit 1). Stopping the parent (Ctrl-C, SIGT
 
 After training, each model that can score the reverse direction gets its ``reverse_weight`` fitted on the
 valid subset (``reader/reverse.py``; the config's ``reverse_grid``, ``[]`` to keep 0): the table's
-``reverse`` column, and the test scores are with it.
+``reverse`` column, and the test scores are with it. Then its rule reading is fitted on all of valid
+(``reader/rules.py``; ``"rule_reading": false`` in a config skips it): the test scores are with it when it
+was kept, and the ``alone`` column is the test MRR of the same model without it (ranked in the same pass).
 
 Usage:
     python bench/lp.py --dataset-dir ../shared/data/kg/fb15k-237 --models reader,complex --budget-minutes 60
@@ -58,11 +60,12 @@ import torch
 
 from ingest.files import write_file
 from reader import checkpoint
-from reader.evaluate import evaluate_model
+from reader.base import LinkPredictor
+from reader.evaluate import Metrics, evaluate_model, metrics_from_ranks, model_ranks_many
 from reader.presets import PRESETS, build_config, continued, load_settings, merge_settings
 from reader.registry import MODELS
 from reader.train import TrainConfig, resolve_device, save_run, train
-from retrieve.data import load_split_dir
+from retrieve.data import TripleDataset, load_split_dir
 
 
 def config_for(
@@ -123,8 +126,10 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
         scored.cache = getattr(result.model, "cache", None)
         row["scored"] = "saved fp16 copy"
     tic = time.perf_counter()
-    metrics = evaluate_model(scored, data, "test", limit=args.limit, seed=args.seed, device=device)
+    metrics, alone = evaluate_with_and_without_rules(scored, data, args, device)
     row.update(eval_s=round(time.perf_counter() - tic, 1), **metrics.as_json())
+    row["rules"] = "kept" if scored.rule_reading is not None else "none"
+    row["mrr_alone"] = alone.mrr
     print(json.dumps(row), flush=True)
     if target is not None:
         write_summary(target, summary | row)
@@ -134,6 +139,22 @@ def run_one(directory: Path, entry: str, args: argparse.Namespace) -> dict:
         print(f"test MRR: saved fp16 copy {metrics.mrr:.4f}, in memory {again.mrr:.4f}", flush=True)
         write_summary(target, summary | row)
     return row
+
+
+def evaluate_with_and_without_rules(
+    model: LinkPredictor, data: TripleDataset, args: argparse.Namespace, device: torch.device
+) -> tuple[Metrics, Metrics]:
+    """Test metrics of ``model`` as it scores, and of its scores before its rule reading (the same when it
+    has none), from one scoring pass."""
+    reading = model.rule_reading
+
+    def variants(batch: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        base = model.base_scores(batch)
+        return (reading.apply(batch, base), base) if reading is not None else (base,)
+
+    ranks = model_ranks_many(model, variants, data, "test", limit=args.limit, seed=args.seed, device=device)
+    metrics = [metrics_from_ranks(r) for r in ranks] or [metrics_from_ranks(torch.empty(0))]
+    return metrics[0], metrics[-1]
 
 
 def write_summary(target: Path, summary: dict) -> None:
@@ -203,13 +224,14 @@ def print_table(rows: list[dict]) -> None:
     )
     print(
         f"{'dataset':12} {'model (preset)':18} {'budget':>7} {'epochs':>7} {'MRR':>6} {'H@1':>6} {'H@3':>6} "
-        f"{'H@10':>6} {'queries':>8} {'reverse':>7}"
+        f"{'H@10':>6} {'queries':>8} {'reverse':>7} {'rules':>5} {'alone':>6}"
     )
     for r in rows:
         print(
             f"{r['dataset']:12} {r['preset']:18} {r['budget_min']:7.1f} {r['epochs']:7.2f} {r['mrr']:6.3f} "
             f"{r['hits@1']:6.3f} {r['hits@3']:6.3f} {r['hits@10']:6.3f} {r['queries']:8d} "
-            f"{r.get('reverse_weight', 0.0):7.2f}"
+            f"{r.get('reverse_weight', 0.0):7.2f} {r.get('rules', 'none'):>5} "
+            f"{r.get('mrr_alone', r['mrr']):6.3f}"
         )
 
 

@@ -9,7 +9,9 @@ for the shipped models (``models/lp/*/MODEL_CARD.md``).
 With ``--ablate-reader`` and one reader checkpoint, the baseline is the same weights with the reader's term
 zeroed (``set_kge_only(True)``: its KGE shortcut alone), so the difference is what reading the subgraphs adds.
 With ``--ablate-reverse`` and one checkpoint, the baseline is the same weights with ``reverse_weight`` 0, so
-the difference is what its reverse reading adds (``reader/reverse.py``).
+the difference is what its reverse reading adds (``reader/reverse.py``). With ``--ablate-rules`` and one
+checkpoint, the baseline is the same checkpoint without its rule reading, so the difference is what the
+mined rules add (``reader/rules.py``).
 
 Usage:
     python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
@@ -18,6 +20,8 @@ Usage:
         --ablate-reader
     python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
         --checkpoint models/lp/fb15k-237-reader --ablate-reverse
+    python bench/lp_compare.py --dataset-dir ../shared/data/kg/fb15k-237 \\
+        --checkpoint models/lp/fb15k-237-reader --ablate-rules
 """
 
 from __future__ import annotations
@@ -71,10 +75,15 @@ def main() -> None:
                         help="one reader checkpoint, against itself with its reader term zeroed")  # fmt: skip
     parser.add_argument("--ablate-reverse", action="store_true",
                         help="one checkpoint, against itself with reverse_weight 0")  # fmt: skip
+    parser.add_argument("--ablate-rules", action="store_true",
+                        help="one checkpoint, against itself without its rule reading")  # fmt: skip
     args = parser.parse_args()
-    ablate = "--ablate-reader" if args.ablate_reader else "--ablate-reverse" if args.ablate_reverse else None
-    if args.ablate_reader and args.ablate_reverse:
-        parser.error("give at most one of --ablate-reader and --ablate-reverse")
+    chosen = [flag for flag, on in (("--ablate-reader", args.ablate_reader),
+                                    ("--ablate-reverse", args.ablate_reverse),
+                                    ("--ablate-rules", args.ablate_rules)) if on]  # fmt: skip
+    if len(chosen) > 1:
+        parser.error("give at most one of --ablate-reader, --ablate-reverse and --ablate-rules")
+    ablate = chosen[0] if chosen else None
     if ablate and len(args.checkpoint) != 1:
         parser.error(f"{ablate} takes exactly one --checkpoint: the model to ablate")
     if not ablate and len(args.checkpoint) != 2:
@@ -88,7 +97,9 @@ def main() -> None:
     ranks = []
     for i, folder in enumerate(folders):
         try:
-            model = checkpoint.load(folder, data)
+            model = checkpoint.load(folder, data, rules=not (args.ablate_rules and i == 0))
+            if args.ablate_rules and i == 1 and model.rule_reading is None:
+                raise ValueError("it has no rule reading to ablate (see factloom lp calibrate)")
             if args.ablate_reader and i == 0:
                 model.set_kge_only(True)  # zeroes the reader's output layer: the shortcut scores alone
             if args.ablate_reverse and i == 0:
@@ -101,9 +112,8 @@ def main() -> None:
     machine = f"{platform.node()} CPU x{torch.get_num_threads()} threads"
     print(f"\n{date.today()} {machine}, {args.dataset_dir.name} {args.split}, {len(old)} queries")
     print(f"{'checkpoint':60s} {'MRR':>7s} {'H@1':>7s} {'H@3':>7s} {'H@10':>7s}")
-    zeroed = {"--ablate-reader": " (reader term zeroed)", "--ablate-reverse": " (reverse_weight 0)"}.get(
-        ablate or "", ""
-    )
+    zeroed = {"--ablate-reader": " (reader term zeroed)", "--ablate-reverse": " (reverse_weight 0)",
+              "--ablate-rules": " (no rule reading)"}.get(ablate or "", "")  # fmt: skip
     for label, folder, r in (("baseline", folders[0], old), ("new", folders[1], new)):
         m = metrics_from_ranks(r)
         name = f"{label}: {folder}{zeroed if label == 'baseline' else ''}"

@@ -5,20 +5,25 @@ both directions. ``MODELS`` maps the names used by ``factloom lp train --model``
 
 Trained that way, a model scores each triple twice: ``(h, r, ?)`` ranks ``t`` and ``(t, r⁻¹, ?)`` ranks ``h``,
 with separate relation vectors. :meth:`LinkPredictor.score` can add the second reading to the first
-(``reverse_weight``; :mod:`reader.reverse` fits the weight on valid after training).
+(``reverse_weight``; :mod:`reader.reverse` fits the weight on valid after training), and then let mined
+rules re-rank the best candidates (a :class:`~reader.rules.RuleReading`, fitted on valid by
+:mod:`reader.rules`).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from retrieve.data import TripleDataset
+
+if TYPE_CHECKING:
+    from reader.rules import RuleReading
 
 
 class LinkPredictor(nn.Module, abc.ABC):
@@ -28,14 +33,40 @@ class LinkPredictor(nn.Module, abc.ABC):
 
     name: ClassVar[str]
     reverse_weight: float = 0.0
+    rule_reading: RuleReading | None = None
 
     def score(self, queries: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, num_entities)`` for queries ``(B, 2)`` of (entity id, relation id incl. inverses):
-        :meth:`direct_scores`, plus ``reverse_weight`` times :meth:`reverse_scores` when it is not 0."""
+        :meth:`base_scores`, with the best candidates re-ranked by the rule reading when one is attached
+        (:meth:`set_rule_reading`)."""
+        scores = self.base_scores(queries)
+        if self.rule_reading is not None:
+            scores = self.rule_reading.apply(queries, scores)
+        return scores
+
+    def base_scores(self, queries: torch.Tensor) -> torch.Tensor:
+        """The model's own scores: :meth:`direct_scores`, plus ``reverse_weight`` times
+        :meth:`reverse_scores` when it is not 0 (what a rule reading corrects)."""
         scores = self.direct_scores(queries)
         if self.reverse_weight:
             scores = scores + self.reverse_weight * self.reverse_scores(queries)
         return scores
+
+    def set_rule_reading(self, reading: RuleReading | None) -> None:
+        """Attach mined rules that re-rank this model's best candidates in :meth:`score` (``None``
+        detaches them). Saved with the checkpoint (``rules.safetensors``; the rules are mined again from the
+        training graph when it is loaded).
+
+        Raises:
+            ValueError: the reading was mined for another number of entities or relations.
+        """
+        if reading is not None:
+            sizes = (reading.rules.num_entities, reading.rules.num_relations)
+            if sizes != (self._hp["num_entities"], self._hp["num_relations"]):
+                raise ValueError(f"the rule reading's graph has {sizes[0]} entities and {sizes[1]} "
+                                 f"relations; the model {self._hp['num_entities']} and "
+                                 f"{self._hp['num_relations']}")  # fmt: skip
+        self.rule_reading = reading
 
     @abc.abstractmethod
     def direct_scores(self, queries: torch.Tensor) -> torch.Tensor:
@@ -128,7 +159,15 @@ class LinkPredictor(nn.Module, abc.ABC):
         """Give a loaded model the dataset it scores on (the reader needs the training graph)."""
 
     def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
-        """Precompute whatever scoring ``queries (n, 2)`` needs (the reader retrieves their subgraphs)."""
+        """Precompute whatever scoring ``queries (n, 2)`` needs: the model's inputs
+        (:meth:`prepare_inputs`) and the rule reading's evidence."""
+        self.prepare_inputs(queries, log)
+        if self.rule_reading is not None:
+            self.rule_reading.prepare(queries, log)
+
+    def prepare_inputs(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
+        """Precompute the model's own inputs for ``queries (n, 2)`` (the reader retrieves their
+        subgraphs)."""
 
     def factors(self, queries: torch.Tensor, answers: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The embedding factors of the triples ``(queries, answers)`` that N3 regularisation (training's

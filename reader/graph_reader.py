@@ -198,7 +198,7 @@ class GraphReader(LinkPredictor):
             self._edge_ids[(h, rel, t)] = i
             self._edge_ids[(t, rel + r, h)] = i
 
-    def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
+    def prepare_inputs(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
         """Retrieve (once) the subgraphs of any of ``queries`` not yet cached."""
         assert self.retriever_impl is not None, "attach() the dataset first"
         todo = queries if self.cache is None else self.cache.missing(queries)
@@ -258,7 +258,7 @@ class GraphReader(LinkPredictor):
     def _read(self, queries: torch.Tensor, exclude: np.ndarray | None) -> torch.Tensor:
         """The reader's term: retrieve, encode the context, decode the query, project to ``dim``."""
         q_np = queries.detach().cpu().numpy()
-        self.prepare(q_np)
+        self.prepare_inputs(q_np)
         assert self.cache is not None
         batch = self.cache.batch(q_np, exclude)
         dev = queries.device

@@ -29,7 +29,9 @@ from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.losses import LOSSES, Loss
 from reader.registry import MODELS
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
+from reader.rules import RuleFit, fit_rule_reading
 from retrieve.data import TripleDataset
+from retrieve.rules import RuleConfig, cached_rules
 
 
 @dataclass
@@ -93,6 +95,10 @@ class TrainConfig:
             beyond the split's noise) becomes the saved model's ``reverse_weight``. Empty: keep ``hparams``'
             ``reverse_weight`` (default 0). Skipped for a model that cannot score the reverse direction (a
             reader without a shortcut).
+        rule_reading: after the reverse weight, mine relation-path rules from the training triples and fit
+            how they re-rank the model's best candidates on the whole valid split
+            (:func:`reader.rules.fit_rule_reading`); kept only when cross-validation on valid says it
+            helps beyond noise. Saved as ``rules.safetensors`` and ``config.json``'s ``"rule_reading"``.
         fit_temperature: after that, fit the temperature that turns scores into calibrated probabilities
             on the same valid triples (:func:`reader.confidence.fit_temperature`); saved as ``config.json``'s
             ``"temperature"``. Ranks do not change.
@@ -126,6 +132,7 @@ class TrainConfig:
     eval_every_minutes: float = 5.0
     eval_limit: int = 1000
     reverse_grid: list[float] = field(default_factory=lambda: list(GRID))
+    rule_reading: bool = True
     fit_temperature: bool = True
     seed: int = 0
     device: str = "auto"
@@ -138,10 +145,10 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     """What :func:`train` returns. ``best_valid``: the returned model's valid metrics (with its fitted
-    ``reverse_weight``). ``started_from``: a warm start's checkpoint path and the SHA-256 of its weights as
-    they were when training began (:func:`reader.checkpoint.weights_digest`); ``None`` when fresh.
-    ``reverse_fit``: the fit of ``reverse_weight``; ``temperature_fit``: the fit of the probabilities'
-    temperature (``None``: not fitted)."""
+    ``reverse_weight`` and rule reading). ``started_from``: a warm start's checkpoint path and the SHA-256
+    of its weights as they were when training began (:func:`reader.checkpoint.weights_digest`); ``None``
+    when fresh. ``reverse_fit``: the fit of ``reverse_weight``; ``rule_fit``: the fit of the rule reading;
+    ``temperature_fit``: the fit of the probabilities' temperature (``None``: not fitted)."""
 
     model: LinkPredictor
     history: list[dict[str, float]]
@@ -151,6 +158,7 @@ class TrainResult:
     started_from: dict[str, str] | None = None
     reverse_fit: ReverseFit | None = None
     temperature_fit: TemperatureFit | None = None
+    rule_fit: RuleFit | None = None
 
 
 def save_run(
@@ -163,7 +171,8 @@ def save_run(
     metrics: dict[str, Any] | None = None,
 ) -> None:
     """Save a run's model with its settings (``config.json``'s ``"train"``), for a warm start what it
-    started from (``"started_from"``), the fit of its ``reverse_weight`` (``"reverse_fit"``) and its
+    started from (``"started_from"``), the fit of its ``reverse_weight`` (``"reverse_fit"``), of its rule
+    reading (``"rule_fit"``; the reading itself is saved with the model) and its
     probabilities' temperature (``"temperature"``, ``"temperature_fit"``); see :func:`reader.checkpoint.save`
     for ``half`` and ``metrics``."""
     extra: dict[str, Any] = {"train": config.as_json()}
@@ -171,6 +180,8 @@ def save_run(
         extra["started_from"] = result.started_from
     if result.reverse_fit is not None:
         extra["reverse_fit"] = result.reverse_fit.as_json()
+    if result.rule_fit is not None:
+        extra.update(checkpoint.rule_fit_entry(result.rule_fit))
     if result.temperature_fit is not None:
         extra.update(checkpoint.temperature_entries(result.temperature_fit.temperature,
                                                     result.temperature_fit.as_json()))  # fmt: skip
@@ -297,8 +308,15 @@ def batch_loss(
     return loss
 
 
-def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None] = print) -> TrainResult:
-    """Train ``config.model`` on ``data.train``; returns the weights that scored best on valid."""
+def train(
+    data: TripleDataset,
+    config: TrainConfig,
+    *,
+    log: Callable[[str], None] = print,
+    rules_cache: Path | None = None,
+) -> TrainResult:
+    """Train ``config.model`` on ``data.train``; returns the weights that scored best on valid.
+    ``rules_cache``: a folder for the rules the rule reading mines (:func:`retrieve.rules.cached_rules`)."""
     if config.model not in MODELS:
         raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
     torch.manual_seed(config.seed)
@@ -437,6 +455,13 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
         best_metrics = fit.metrics[fit.weight]
         tried = ", ".join(f"{w:g}: {m.mrr:.4f}" for w, m in fit.metrics.items())
         log(f"  reverse_weight {fit.weight:g} (valid MRR by weight: {tried})")
+    rule_fit = None
+    if config.rule_reading:
+        rule_fit = fit_rules(model, data, device=device, answers=answers, log=log, cache_dir=rules_cache)
+        if rule_fit.reading is not None:
+            best_metrics = evaluate_model(
+                model, data, "valid", limit=config.eval_limit, seed=0, device=device, answers=answers
+            )
     calibrated = None
     if config.fit_temperature:
         calibrated = fit_temperature(model, data, limit=config.eval_limit, device=device, answers=answers)
@@ -446,4 +471,29 @@ def train(data: TripleDataset, config: TrainConfig, *, log: Callable[[str], None
             f"{before.ece_shown:.4f} -> {after.ece_shown:.4f}, valid NLL {before.nll:.4f} -> {after.nll:.4f})"
         )
     minutes, epochs = trained_s / 60, step / steps_per_epoch
-    return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit, calibrated)
+    return TrainResult(model, history, best_metrics, minutes, epochs, started_from, fit, calibrated, rule_fit)
+
+
+def fit_rules(
+    model: LinkPredictor,
+    data: TripleDataset,
+    *,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> RuleFit:
+    """Mine rules from ``data``'s training triples (through ``cache_dir``,
+    :func:`retrieve.rules.cached_rules`), fit the rule reading of ``model`` on the whole valid split
+    (:func:`reader.rules.fit_rule_reading`) and attach it when it helps (else detach any)."""
+    tic = time.perf_counter()
+    rules = cached_rules(data.train, data.num_entities, data.num_relations, RuleConfig(),
+                         fingerprint=data.fingerprint(), cache_dir=cache_dir, log=log)  # fmt: skip
+    fit = fit_rule_reading(model, data, rules, device=device, answers=answers, log=log)
+    model.set_rule_reading(fit.reading)
+    if log:
+        verdict = "kept" if fit.reading is not None else "not kept"
+        log(f"  rule reading {verdict}: cross-validated valid MRR {fit.cv_mrr[fit.penalty or 'shared']:.4f} "
+            f"against {fit.base_mrr:.4f} alone ({fit.z:.1f} standard errors; penalty {fit.penalty}; "
+            f"{time.perf_counter() - tic:.0f} s)")
+    return fit

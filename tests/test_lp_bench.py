@@ -246,15 +246,15 @@ def test_a_run_cut_off_in_its_test_evaluation_keeps_its_weights(tmp_path: Path, 
     cut_off = (
         "import os, runpy, sys\n"
         "import reader.evaluate as e\n"
-        "real = e.evaluate_model\n"
+        "real = e.model_ranks_many\n"
         "calls = []\n"
-        "def killed(model, data, split, **kw):\n"
+        "def killed(model, scorer, data, split='test', **kw):\n"
         "    if split == 'test':\n"
         "        calls.append(split)\n"
         f"        if len(calls) == {killed_at}:\n"
         "            os._exit(9)\n"
-        "    return real(model, data, split, **kw)\n"
-        "e.evaluate_model = killed\n"
+        "    return real(model, scorer, data, split, **kw)\n"
+        "e.model_ranks_many = killed  # every ranking of a split goes through it\n"
         "sys.argv = ['bench/lp.py', *sys.argv[1:]]\n"
         "runpy.run_path('bench/lp.py', run_name='__main__')\n"
     )
@@ -298,6 +298,13 @@ def test_compare_scores_each_checkpoint_as_its_run_did_and_pairs_them(
     assert alone.returncode == 2 and "exactly twice" in alone.stderr
 
 
+def ablated(data: Path, folder: Path, flag: str) -> dict[str, list[str]]:
+    """``bench/lp_compare.py --checkpoint FOLDER FLAG``'s table rows by label (``baseline``, ``new``)."""
+    result = lp_compare(data, "--checkpoint", str(folder), flag)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+
+
 def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(
     trained_tiny: tuple[Path, Path],
 ) -> None:
@@ -308,9 +315,7 @@ def test_compare_ablate_reader_zeroes_the_reader_term_of_the_baseline(
 
     data, out = trained_tiny
     reader = out / "tiny-reader"
-    result = lp_compare(data, "--checkpoint", str(reader), "--ablate-reader")
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+    rows = ablated(data, reader, "--ablate-reader")
     assert "(reader term zeroed)" in " ".join(rows["baseline"])
     assert float(rows["new"][-4]) == round(json.loads((reader / "metrics.json").read_text())["mrr"], 4)
     split = load_split_dir(data)
@@ -335,9 +340,7 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     torch.manual_seed(0)  # untrained: the two readings are unrelated, so the two rows differ
     checkpoint.save(ComplExModel(split.num_entities, split.num_relations, dim=8), split, folder)
     checkpoint.update_config(folder, {}, hparams={"reverse_weight": 2.0})
-    result = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse")
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = {line.split(":")[0]: line.split() for line in result.stdout.splitlines() if ": " in line}
+    rows = ablated(data, folder, "--ablate-reverse")
     assert "(reverse_weight 0)" in " ".join(rows["baseline"])
     model = checkpoint.load(folder, split)
     assert float(rows["new"][-4]) == round(evaluate_model(model, split, "test").mrr, 4)
@@ -346,6 +349,33 @@ def test_compare_ablate_reverse_scores_the_baseline_without_the_reverse_reading(
     assert rows["new"][-4] != rows["baseline"][-4]
     both = lp_compare(data, "--checkpoint", str(folder), "--ablate-reverse", "--ablate-reader")
     assert both.returncode == 2 and "at most one of" in both.stderr
+
+
+def test_compare_ablate_rules_scores_the_baseline_without_the_rule_reading(tmp_path: Path) -> None:
+    """``bench/lp_compare.py --ablate-rules``: the new row is the checkpoint with its rule reading, the
+    baseline row the same checkpoint without; a checkpoint without one is refused."""
+    from reader import checkpoint
+    from reader.evaluate import evaluate_model
+    from reader.kge import ComplExModel
+    from reader.rules import RuleReading
+    from retrieve.rules import mine_rules
+
+    data = write_tiny_kg(tmp_path / "tiny")
+    split, folder = load_split_dir(data), tmp_path / "complex"
+    torch.manual_seed(0)
+    model = ComplExModel(split.num_entities, split.num_relations, dim=8)  # untrained: rules make a difference
+    model.set_rule_reading(RuleReading.constant(mine_rules(split.train, split.num_entities, 3), 1.0))
+    checkpoint.save(model, split, folder)
+    rows = ablated(data, folder, "--ablate-rules")
+    assert "(no rule reading)" in " ".join(rows["baseline"])
+    ruled = checkpoint.load(folder, split)
+    assert float(rows["new"][-4]) == round(evaluate_model(ruled, split, "test").mrr, 4)
+    plain = checkpoint.load(folder, split, rules=False)
+    assert float(rows["baseline"][-4]) == round(evaluate_model(plain, split, "test").mrr, 4)
+    assert float(rows["new"][-4]) > float(rows["baseline"][-4])
+    checkpoint.update_config(folder, {}, rule_reading=None)
+    refused = lp_compare(data, "--checkpoint", str(folder), "--ablate-rules")
+    assert refused.returncode == 1 and "no rule reading to ablate" in refused.stderr
 
 
 def test_init_warm_starts_every_entry_from_the_checkpoint(

@@ -477,9 +477,12 @@ def test_failed_save_leaves_the_previous_checkpoint_whole(
 
 def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Path) -> None:
     data = load_split_dir(tiny)
-    first = train(data, build_config("complex", overrides={"epochs": 5}), log=lambda _: None)
+    # no rule reading: the start's score below is the weights' own, and so must be the first run's
+    first = train(data, build_config("complex", overrides={"epochs": 5, "rule_reading": False}),
+                  log=lambda _: None)  # fmt: skip
     checkpoint.save(first.model, data, tmp_path / "ckpt")
-    config = build_config(None, init=tmp_path / "ckpt", overrides={"epochs": 1, "lr": 0.0})
+    config = build_config(None, init=tmp_path / "ckpt",
+                          overrides={"epochs": 1, "lr": 0.0, "rule_reading": False})  # fmt: skip
     assert (config.model, config.init_checkpoint, config.hparams["dim"]) == (
         "complex",
         str(tmp_path / "ckpt"),
@@ -517,9 +520,10 @@ def test_warm_start_begins_from_the_checkpoints_weights(tiny: Path, tmp_path: Pa
 
 
 def saved_reader(data: TripleDataset, folder: Path, hparams: dict[str, Any]) -> TrainResult:
-    """A ``reader`` with ``hparams`` trained 3 epochs (valid subset 50), saved as checkpoint ``folder``."""
+    """A ``reader`` with ``hparams`` trained 3 epochs (valid subset 50), saved as checkpoint ``folder``;
+    no rule reading, so its valid scores are its weights' own, as a warm start scores its start."""
     settings = folder.with_suffix(".json")
-    settings.write_text(json.dumps({"hparams": hparams, "eval_limit": 50}))
+    settings.write_text(json.dumps({"hparams": hparams, "eval_limit": 50, "rule_reading": False}))
     config = build_config("reader", config_file=settings, overrides={"epochs": 3})
     first = train(data, config, log=lambda _: None)
     checkpoint.save(first.model, data, folder)
@@ -532,7 +536,8 @@ def test_warm_start_with_a_kge_stage_scores_its_start_as_saved(tiny: Path, tmp_p
     data = load_split_dir(tiny)
     first = saved_reader(data, tmp_path / "ckpt", {"dim": 16, "ffn": 32})
     # rates 0: nothing moves; an empty grid keeps the checkpoint's reverse_weight, so scores compare
-    frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5, "reverse_grid": []}
+    frozen = {"epochs": 2, "lr": 0.0, "embedding_lr": 0.0, "kge_warmup": 0.5, "reverse_grid": [],
+              "rule_reading": False}  # fmt: skip
     again = train(data, build_config(None, init=tmp_path / "ckpt", overrides=frozen), log=lambda _: None)
     as_saved = evaluate_model(first.model, data, "valid", limit=50, seed=0).mrr
     start, join = again.history[0]["valid_mrr"], again.history[1]["valid_mrr"]
@@ -571,6 +576,7 @@ def test_valid_subset_during_training_does_not_depend_on_the_training_seed(tiny:
     result = train(data, config, log=lambda _: None)
     assert result.reverse_fit is not None
     result.model.set_reverse_weight(0.0)  # as it scored during training
+    result.model.set_rule_reading(None)
     same, other = (evaluate_model(result.model, data, "valid", limit=4, seed=s) for s in (0, 3))
     assert same.mrr != other.mrr  # the two subsets score differently, so the check below can fail
     assert result.history[-1]["valid_mrr"] == pytest.approx(same.mrr)
@@ -739,12 +745,22 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     assert set(metrics) == {"mrr", "hits@1", "hits@3", "hits@10", "queries"} and metrics["queries"] == 10
     same = evaluate_checkpoint(load_split_dir(tiny), tmp_path / "ckpt", limit=5, seed=1, device="cpu")
     assert same.mrr == pytest.approx(metrics["mrr"])
+    alone = run("eval", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--no-rules", "--json")
+    assert alone.returncode == 0, alone.stderr
+    without = evaluate_checkpoint(load_split_dir(tiny), tmp_path / "ckpt", device="cpu", rules=False)
+    assert json.loads(alone.stdout)["mrr"] == pytest.approx(without.mrr)
     predicted = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "e4",
                     "--relation", "pair", "--top-k", "3", "--json")  # fmt: skip
     assert predicted.returncode == 0, predicted.stderr
     body = json.loads(predicted.stdout)
     assert len(body["predictions"]) == 3 and body["evidence"]
-    assert body["head"] == "e4" and set(body["predictions"][0]) == {"tail", "score", "rank", "probability"}
+    assert body["head"] == "e4" and set(body["predictions"][0]) == {"tail", "score", "rank", "probability",
+                                                                      "rules"}  # fmt: skip
+    assert checkpoint.read_config(tmp_path / "ckpt")["rule_fit"]["kept"]  # rules read the ring well
+    reasons = [r for p in body["predictions"] for r in p["rules"]]
+    assert reasons and all(r["kind"] in ("path1", "path2", "constant") and 0 < r["confidence"] <= 1
+                           and " => " in r["rule"] and r["facts"] for r in reasons)  # fmt: skip
+    assert all(len(fact) == 3 and "e4" in fact for r in reasons for fact in r["facts"][:1])  # from e4
     assert body["calibrated"] and body["temperature"] > 0  # training fitted it
     chances = [p["probability"] for p in body["predictions"]]
     assert chances == sorted(chances, reverse=True) and 0 < sum(chances) <= 1
@@ -753,7 +769,7 @@ def test_lp_cli_train_eval_predict(tiny: Path, tmp_path: Path) -> None:
     assert heads.returncode == 0, heads.stderr
     body = json.loads(heads.stdout)
     assert body["tail"] == "e5"
-    assert [set(p) for p in body["predictions"]] == [{"head", "score", "rank", "probability"}] * 2
+    assert [set(p) for p in body["predictions"]] == [{"head", "score", "rank", "probability", "rules"}] * 2
     bad = run("predict", "--dataset-dir", str(tiny), "--checkpoint", ckpt, "--head", "nobody",
               "--relation", "pair")  # fmt: skip
     assert bad.returncode == 2 and "unknown entity" in bad.stderr

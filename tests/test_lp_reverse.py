@@ -170,19 +170,22 @@ def test_calibrate_and_eval_reverse_weight_from_the_cli(tiny: Path, tmp_path: Pa
         return subprocess.run([sys.executable, "-m", "app", "lp", *args], capture_output=True, text=True,
                               timeout=300, cwd=tmp_path)  # fmt: skip
 
-    calibrated = run("calibrate", "--dataset-dir", str(tiny), "--checkpoint", str(ckpt), "--json")
+    # --no-rules: the scores below are the weights' own (tests/test_lp_rules.py calibrates with rules)
+    calibrated = run("calibrate", "--dataset-dir", str(tiny), "--checkpoint", str(ckpt), "--json",
+                     "--no-rules")  # fmt: skip
     assert calibrated.returncode == 0, calibrated.stderr
     fit = json.loads(calibrated.stdout)
     assert set(fit["mrr"]) == {"0.0", "0.25", "0.5", "0.75", "1.0"} and fit["queries"] == 16
     saved = checkpoint.read_config(ckpt)
     assert saved["hparams"]["reverse_weight"] == fit["weight"] and saved["reverse_fit"] == {
-        k: v for k, v in fit.items() if k not in ("checkpoint", "temperature_fit")
+        k: v for k, v in fit.items() if k not in ("checkpoint", "temperature_fit", "rule_fit")
     }
+    assert fit["rule_fit"] is None and "rule_reading" not in saved
     calibrated = fit["temperature_fit"]  # fitted after the weight, with it (tests/test_lp_confidence.py)
     assert saved["temperature_fit"] == calibrated and saved["temperature"] == calibrated["temperature"]
     assert calibrated["after"]["ece_shown"] <= calibrated["before"]["ece_shown"]
     assert calibrated["after"]["queries"] == 16 and calibrated["criterion"] == "ece_shown"
-    assert (ckpt / "model.safetensors").read_bytes() == weights  # only config.json changes
+    assert (ckpt / "model.safetensors").read_bytes() == weights  # the model's weights never change
     assert fit["min_z"] == 2.0
     on_valid = evaluate_checkpoint(data, ckpt, split="valid", device="cpu")
     assert on_valid.mrr == pytest.approx(fit["mrr"][str(fit["weight"])])  # loading applies the saved weight

@@ -1,0 +1,389 @@
+"""The rule reading: a link predictor's best candidates re-ranked by the evidence of mined rules.
+
+For a query ``(x, q, ?)`` a model ranks every entity; :mod:`retrieve.rules` finds, for each candidate ``e``,
+the best confidence ``m_k(e)`` of the rules of each kind ``k`` (``path1``, ``path2``, ``constant``) that name
+it. Among the model's ``top`` best candidates (by its own scores, before any filtering)
+
+    ``score'(e) = a_q * score(e) + sum_j w_qj * f_j(e)``,   ``f = (m_k, log(1 + m_k / 0.01))`` per kind,
+
+and outside them ``score'(e) = a_q * score(e)``, with ``a_q > 0`` and ``w_qj >= 0`` per query relation. So:
+
+- a rule can only raise a candidate, never push it down. That is a design rule, not a detail: FB15k-237's
+  valid and test triples never join two entities linked in training (its authors removed such pairs), and a
+  free weight learns to push down every candidate linked to the query entity, worth about +0.016 valid MRR
+  there and nothing on a real graph (bench/RESULTS.md, twenty-third session);
+- every candidate outside the top stays below every candidate inside it, so the re-ranking of a query is
+  decided by its top candidates alone, and fitting needs nothing else.
+
+:func:`fit_rule_reading` fits ``a`` and ``w`` on a validation split by the softmax cross-entropy of each
+query's top candidates (L-BFGS), per relation as a shared value plus a per-relation deviation whose size an
+L2 penalty limits; the penalty is chosen by two-fold cross-validation on the same split, and the reading is
+kept only when its cross-validated MRR beats the model alone by ``min_z`` standard errors of the paired
+per-query gain (as the reverse weight's fit, :mod:`reader.reverse`).
+
+Example:
+    >>> from retrieve.rules import RuleConfig, mine_rules
+    >>> triples = np.array([[0, 0, 1], [1, 1, 2], [0, 2, 2], [3, 0, 4], [4, 1, 5], [3, 2, 5],
+    ...                     [9, 0, 10], [10, 1, 11]])
+    >>> rules = mine_rules(triples, 12, 3, RuleConfig(laplace=0.0))
+    >>> reading = RuleReading.constant(rules, weight=1.0)     # every feature at weight 1, a = 1
+    >>> scores = torch.zeros(1, 12)
+    >>> reading.apply(torch.tensor([[9, 2]]), scores).argmax().item()   # the rule's answer comes first
+    11
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from reader.evaluate import filtered_ranks, query_batches, scoring
+from retrieve.data import TripleDataset
+from retrieve.rules import KINDS, RuleEvidence, RuleSet
+
+if TYPE_CHECKING:
+    from reader.base import LinkPredictor
+
+EPSILON = 0.01
+"""The confidence at which a feature's log form ``log(1 + m / EPSILON)`` bends."""
+
+FEATURES: tuple[str, ...] = (*KINDS, *(f"log {k}" for k in KINDS))
+"""The features each candidate gets, in the order of :class:`RuleReading`'s weight columns."""
+
+TOP = 200
+"""How many of the model's best candidates per query the rules may re-rank, by default."""
+
+PENALTIES: tuple[float | None, ...] = (None, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+"""The L2 penalties on the per-relation deviations that :func:`fit_rule_reading` cross-validates; ``None``
+fits one shared value per weight (no per-relation deviation)."""
+
+RIDGE = 1e-4
+"""An L2 penalty on the shared values, always on: where the top candidates separate the answers perfectly
+(a small graph) the cross-entropy alone would push the weights without end."""
+
+MIN_Z = 2.0
+"""How many standard errors of the paired per-query gain in reciprocal rank the cross-validated reading must
+beat the model alone by to be kept."""
+
+
+def features(confidence: torch.Tensor) -> torch.Tensor:
+    """``(..., len(KINDS))`` best rule confidences -> ``(..., len(FEATURES))``: each as it is and as
+    ``log(1 + m / EPSILON)``; both 0 where no rule names the candidate.
+
+    Example:
+        >>> [round(x, 3) for x in features(torch.tensor([[0.0, 0.5, 0.01]]))[0].tolist()]
+        [0.0, 0.5, 0.01, 0.0, 3.932, 0.693]
+    """
+    return torch.cat([confidence, torch.log1p(confidence / EPSILON)], dim=-1)
+
+
+class RuleReading:
+    """Mined rules and the weights that turn their evidence into a correction of a model's scores.
+
+    Args:
+        rules: the rules, over the model's training graph.
+        scale: ``(2R,)`` the factor ``a_q`` of the model's scores per query relation, > 0.
+        weights: ``(2R, len(FEATURES))`` the weights ``w_q`` of the features, >= 0.
+        top: how many of the model's best candidates the rules may re-rank.
+    """
+
+    def __init__(self, rules: RuleSet, scale: torch.Tensor, weights: torch.Tensor, top: int = TOP) -> None:
+        r2 = 2 * rules.num_relations
+        if scale.shape != (r2,) or weights.shape != (r2, len(FEATURES)):
+            raise ValueError(
+                f"rule reading: scale {tuple(scale.shape)} and weights {tuple(weights.shape)} do not fit "
+                f"{r2} query relations and {len(FEATURES)} features"
+            )
+        if bool((scale <= 0).any()) or bool((weights < 0).any()):
+            raise ValueError("rule reading: scales must be > 0 and weights >= 0")
+        if top < 1:
+            raise ValueError(f"rule reading: top must be >= 1, got {top}")
+        self.rules, self.top = rules, int(top)
+        self.scale, self.weights = scale.detach().float().cpu(), weights.detach().float().cpu()
+        self.evidence: RuleEvidence | None = None
+
+    @classmethod
+    def constant(cls, rules: RuleSet, weight: float, top: int = TOP) -> RuleReading:
+        """Every feature at ``weight`` for every relation, the model's scores as they are."""
+        r2 = 2 * rules.num_relations
+        return cls(rules, torch.ones(r2), torch.full((r2, len(FEATURES)), float(weight)), top)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """What a checkpoint saves (``rules.safetensors``)."""
+        return {"scale": self.scale, "weights": self.weights}
+
+    def prepare(self, queries: np.ndarray, log: Callable[[str], None] | None = None) -> None:
+        """Find the rule evidence of any of ``queries`` ``(n, 2)`` not found yet (grouped by relation:
+        far faster than batch by batch)."""
+        queries = np.asarray(queries, dtype=np.int64).reshape(-1, 2)
+        todo = queries if self.evidence is None else self.evidence.missing(queries)
+        if not len(todo):
+            return
+        step = [0]
+
+        def progress(done: int, total: int) -> None:  # about ten lines, not one per relation
+            if log is not None and (done * 10 // total > step[0] or done == total):
+                step[0] = done * 10 // total
+                log(f"  rule evidence {done}/{total}")
+
+        found = self.rules.evidence(todo, progress=progress)
+        self.evidence = found if self.evidence is None else self.evidence.merged(found)
+
+    def confidences(self, queries: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """``(B, K, len(KINDS))`` the best rule confidence of each kind naming each of ``candidates``
+        ``(B, K)``, for queries ``(B, 2)``."""
+        q = queries.detach().cpu().numpy()
+        self.prepare(q)
+        assert self.evidence is not None
+        return torch.as_tensor(self.evidence.at(q, candidates.detach().cpu().numpy()))
+
+    def apply(self, queries: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """The scores ``(B, N)`` of queries ``(B, 2)`` corrected by the rules (see the module)."""
+        k = min(self.top, scores.shape[1])
+        top = scores.topk(k, dim=1).indices
+        relation = queries[:, 1].cpu()
+        boost = (features(self.confidences(queries, top)) * self.weights[relation][:, None, :]).sum(-1)
+        out = scores * self.scale[relation][:, None].to(scores)
+        return out.scatter_add(1, top, boost.to(out))
+
+
+# -- fitting ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleFit:
+    """What :func:`fit_rule_reading` found.
+
+    ``reading`` is ``None`` when the rules did not beat the model alone; ``penalty`` the chosen L2 penalty
+    (``"shared"``: one value per weight); ``cv_mrr`` each penalty's cross-validated MRR on ``split``,
+    ``base_mrr`` the model's alone on the same queries, ``z`` the chosen one's gain in standard errors.
+    """
+
+    reading: RuleReading | None
+    split: str
+    queries: int
+    base_mrr: float
+    cv_mrr: dict[str, float]
+    penalty: str | None
+    z: float
+    min_z: float
+    top: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"split": self.split, "queries": self.queries, "base_mrr": round(self.base_mrr, 6),
+                "cv_mrr": {k: round(v, 6) for k, v in self.cv_mrr.items()}, "penalty": self.penalty,
+                "z": round(self.z, 2), "min_z": self.min_z, "top": self.top,
+                "kept": self.reading is not None}  # fmt: skip
+
+
+@dataclass
+class _Candidates:
+    """Each query's ``top`` candidates as the fit needs them."""
+
+    relation: torch.Tensor  # (Q,) query relation
+    scores: torch.Tensor  # (Q, K) the model's scores, filtered candidates 0 (see mask)
+    mask: torch.Tensor  # (Q, K) True: a candidate that counts (not another known answer)
+    features: torch.Tensor  # (Q, K, F)
+    answer: torch.Tensor  # (Q,) the answer's column, -1 when it is not among the top
+    base_rr: torch.Tensor  # (Q,) the model's filtered reciprocal rank
+
+
+@torch.no_grad()
+def _candidates(
+    model: LinkPredictor,
+    data: TripleDataset,
+    rules: RuleSet,
+    split: str,
+    *,
+    top: int,
+    limit: int | None,
+    seed: int,
+    device: str | torch.device,
+    answers: dict[tuple[int, int], np.ndarray] | None,
+    log: Callable[[str], None] | None,
+) -> _Candidates:
+    probe = RuleReading.constant(rules, 0.0, top)
+    parts: list[list[torch.Tensor]] = [[] for _ in range(6)]
+    with scoring(model, data, split, limit=limit, seed=seed, device=device, log=log):
+        for batch, target, filters in query_batches(data, split, limit=limit, seed=seed, device=device,
+                                                    answers=answers):  # fmt: skip
+            raw = model.base_scores(batch).float()
+            k = min(top, raw.shape[1])
+            best = raw.topk(k, dim=1).indices
+            kept = filtered_scores_mask(raw, target, filters).gather(1, best)
+            hit = best == target[:, None]
+            parts[0].append(batch[:, 1].cpu())
+            parts[1].append(raw.gather(1, best).masked_fill(~kept, 0.0).cpu())
+            parts[2].append(kept.cpu())
+            parts[3].append(features(probe.confidences(batch, best)))
+            parts[4].append(torch.where(hit.any(1), hit.float().argmax(1), -1).cpu())
+            parts[5].append(1.0 / filtered_ranks(raw, target, filters).cpu())
+    if not parts[0]:
+        raise ValueError(f"the {split} split has no queries to fit the rule reading on")
+    return _Candidates(*(torch.cat(p) for p in parts))
+
+
+def filtered_scores_mask(
+    scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]
+) -> torch.Tensor:
+    """``(B, N)`` True where an entity counts in ranking: not another known answer of the query (each
+    row's answer counts)."""
+    keep = torch.ones_like(scores, dtype=torch.bool)
+    for i, known in enumerate(filter_rows):
+        if len(known):
+            keep[i, torch.as_tensor(known, device=scores.device)] = False
+    keep[torch.arange(len(answers), device=scores.device), answers] = True
+    return keep
+
+
+class _Params:
+    """The fit's free parameters: shared values plus per-relation deviations (absent when shared only)."""
+
+    def __init__(self, num_rel2: int, per_relation: bool) -> None:
+        self.scale = torch.zeros(1, requires_grad=True)
+        self.weight = torch.full((len(FEATURES),), -3.0, requires_grad=True)  # softplus: about 0.05
+        shape = (num_rel2,) if per_relation else (0,)
+        self.scale_dev = torch.zeros(shape, requires_grad=True)
+        self.weight_dev = torch.zeros((*shape, len(FEATURES)), requires_grad=True)
+        self.per_relation = per_relation
+
+    def all(self) -> list[torch.Tensor]:
+        return [self.scale, self.weight, self.scale_dev, self.weight_dev]
+
+    def values(self, num_rel2: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``a`` ``(2R,)`` and ``w`` ``(2R, F)`` (bounded: exp and softplus of at most 30)."""
+        a = self.scale.expand(num_rel2) + (self.scale_dev if self.per_relation else 0.0)
+        w = self.weight.expand(num_rel2, -1) + (self.weight_dev if self.per_relation else 0.0)
+        return torch.exp(a.clamp(-30.0, 30.0)), F.softplus(w.clamp(max=30.0))
+
+    def penalty(self) -> torch.Tensor:
+        return self.scale_dev.pow(2).sum() + self.weight_dev.pow(2).sum()
+
+    def ridge(self) -> torch.Tensor:
+        return self.scale.pow(2).sum() + (self.weight + 3.0).pow(2).sum()
+
+
+def _scores(c: _Candidates, rows: torch.Tensor, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    rel = c.relation[rows]
+    out = a[rel][:, None] * c.scores[rows] + (c.features[rows] * w[rel][:, None, :]).sum(-1)
+    return out.masked_fill(~c.mask[rows], float("-inf"))
+
+
+def _fit(
+    c: _Candidates, rows: torch.Tensor, num_rel2: int, penalty: float | None
+) -> tuple[torch.Tensor, ...]:
+    """``a`` and ``w`` fitted on the queries ``rows`` whose answer is among the top."""
+    rows = rows[c.answer[rows] >= 0]
+    params = _Params(num_rel2, penalty is not None)
+    if not len(rows):
+        return tuple(t.detach() for t in params.values(num_rel2))
+    optimizer = torch.optim.LBFGS(params.all(), max_iter=300, line_search_fn="strong_wolfe")
+    target = c.answer[rows]
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        a, w = params.values(num_rel2)
+        logits = _scores(c, rows, a, w).masked_fill(~c.mask[rows], -1e9)
+        loss = F.cross_entropy(logits, target) + RIDGE * params.ridge()
+        if penalty is not None:
+            loss = loss + penalty * params.penalty()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return tuple(t.detach() for t in params.values(num_rel2))
+
+
+def _reciprocal_ranks(c: _Candidates, rows: torch.Tensor, a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Exact filtered reciprocal ranks of ``rows`` under the corrected scores: decided by the top candidates
+    when the answer is among them; otherwise the model's own (every candidate inside stays above it)."""
+    with torch.no_grad():
+        s = _scores(c, rows, a, w)
+        col = c.answer[rows]
+        inside = col >= 0
+        t = s.gather(1, col.clamp(min=0)[:, None])
+        rank = 1.0 + (s > t).sum(1).double() + ((s == t).sum(1).double() - 1.0) / 2.0
+        return torch.where(inside, 1.0 / rank, c.base_rr[rows].double())
+
+
+def _z(gain: torch.Tensor) -> float:
+    if len(gain) < 2:
+        return 0.0
+    se, mean = float(gain.std()) / len(gain) ** 0.5, float(gain.mean())
+    return mean / se if se > 0 else (float("inf") if mean > 0 else 0.0)
+
+
+def fit_rule_reading(
+    model: LinkPredictor,
+    data: TripleDataset,
+    rules: RuleSet,
+    *,
+    split: str = "valid",
+    limit: int | None = None,
+    seed: int = 0,
+    top: int = TOP,
+    penalties: Sequence[float | None] = PENALTIES,
+    min_z: float = MIN_Z,
+    device: str | torch.device = "cpu",
+    answers: dict[tuple[int, int], np.ndarray] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RuleFit:
+    """Fit the rule reading of ``model`` on ``split`` (or a seeded subset of ``limit`` triples): one scoring
+    pass keeps each query's ``top`` candidates; each penalty is scored by two-fold cross-validation (fit on
+    one half, rank the other); the best is refitted on the whole split and kept when its cross-validated gain
+    over the model alone is at least ``min_z`` standard errors. The model's own rule reading, if any, is
+    neither used nor changed: attach the result with ``model.set_rule_reading(fit.reading)``.
+
+    Args:
+        model: any link predictor; its scores before any rule reading (:meth:`base_scores`) are corrected.
+        rules: rules mined from ``data``'s training triples (:func:`retrieve.rules.mine_rules`).
+        split, limit, seed, device, answers, log: as :func:`reader.evaluate.model_ranks`.
+        top: how many of the model's best candidates per query the rules may re-rank.
+        penalties: the L2 penalties to try (``None``: shared values only).
+        min_z: 0 keeps any reading that does not lose.
+
+    Raises:
+        ValueError: the split has no queries, or no penalty is given.
+
+    Example:
+        >>> from retrieve.data import from_string_triples
+        >>> from retrieve.rules import mine_rules
+        >>> from reader.kge import ComplExModel
+        >>> pairs = [(f"e{i}", "r", f"e{(i + 1) % 6}") for i in range(6)]
+        >>> data = from_string_triples({"train": pairs, "valid": pairs[:2], "test": pairs[2:4]})
+        >>> rules = mine_rules(data.train, data.num_entities, data.num_relations)
+        >>> fit = fit_rule_reading(ComplExModel(6, 1, dim=4).eval(), data, rules, penalties=[None])
+        >>> fit.queries, sorted(fit.cv_mrr)
+        (4, ['shared'])
+    """
+    if not penalties:
+        raise ValueError("fit_rule_reading needs at least one penalty to try")
+    c = _candidates(model, data, rules, split, top=top, limit=limit, seed=seed, device=device,
+                    answers=answers, log=log)  # fmt: skip
+    r2, n = 2 * data.num_relations, len(c.relation)
+    half = torch.as_tensor(np.random.default_rng(seed).permutation(n) < n // 2)
+    folds = (torch.nonzero(half)[:, 0], torch.nonzero(~half)[:, 0])
+    base = c.base_rr.double()
+    cv: dict[str, torch.Tensor] = {}
+    for penalty in penalties:
+        rr = torch.empty(n, dtype=torch.float64)
+        for fit_on, score_on in (folds, folds[::-1]):
+            a, w = _fit(c, fit_on, r2, penalty)
+            rr[score_on] = _reciprocal_ranks(c, score_on, a, w)
+        name = "shared" if penalty is None else f"{penalty:g}"
+        cv[name] = rr
+        if log:
+            log(f"  rule reading, penalty {name}: cross-validated MRR {rr.mean():.4f} "
+                f"(alone {base.mean():.4f})")
+    chosen = max(cv, key=lambda k: float(cv[k].mean()))
+    z = _z(cv[chosen] - base)
+    reading = None
+    if z >= min_z:
+        penalty = None if chosen == "shared" else float(chosen)
+        a, w = _fit(c, torch.arange(n), r2, penalty)
+        reading = RuleReading(rules, a, w, top)
+    return RuleFit(reading, split, n, float(base.mean()), {k: float(v.mean()) for k, v in cv.items()},
+                   chosen, z, min_z, top)  # fmt: skip
