@@ -18,7 +18,7 @@ from reader.base import LinkPredictor
 from reader.confidence import TemperatureFit, answer_probabilities, fit_temperature
 from reader.evaluate import Metrics, evaluate_model
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
-from reader.rules import RuleFit
+from reader.rules import RuleFit, out_of_fold
 from reader.train import TrainConfig, fit_rules, resolve_device, save_run, train
 from retrieve.data import TripleDataset
 from retrieve.rules import Grounding
@@ -152,8 +152,9 @@ def calibrate_checkpoint(
     (:func:`reader.reverse.fit_reverse_weight`; skipped for a model that cannot score the reverse
     direction), then with it, when ``rules``, the rule reading on the whole valid split (mined from the
     training triples, kept only when it helps: :func:`reader.train.fit_rules`; ``rules`` False removes any),
-    then the temperature of the probabilities (:func:`reader.confidence.fit_temperature`). The model's
-    weights file is not touched.
+    then the temperature of the probabilities (:func:`reader.confidence.fit_temperature`), on valid as
+    scored by the rule reading's out-of-fold weights (:meth:`reader.rules.RuleFit.out_of_fold`). The
+    model's weights file is not touched.
 
     Raises:
         ConfigError: a bad grid.
@@ -169,7 +170,8 @@ def calibrate_checkpoint(
             raise ConfigError(f"{directory}: {exc}") from exc
         model.set_reverse_weight(reverse.weight)
     rule_fit = fit_rules(model, data, device=dev, log=log, cache_dir=rules_cache) if rules else None
-    calibrated = fit_temperature(model, data, limit=limit, seed=seed, device=dev)
+    with out_of_fold(model, rule_fit):  # valid scored by rule weights that did not see it
+        calibrated = fit_temperature(model, data, limit=limit, seed=seed, device=dev)
     entries = checkpoint.temperature_entries(calibrated.temperature, calibrated.as_json())
     entries.update(checkpoint.rule_fit_entry(rule_fit) if rule_fit else {"rule_fit": None})
     hparams = None

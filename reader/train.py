@@ -29,7 +29,7 @@ from reader.evaluate import Metrics, evaluate_model, known_answers, with_inverse
 from reader.losses import LOSSES, Loss
 from reader.registry import MODELS
 from reader.reverse import GRID, ReverseFit, fit_reverse_weight
-from reader.rules import RuleFit, fit_rule_reading
+from reader.rules import RuleFit, fit_rule_reading, out_of_fold
 from retrieve.data import TripleDataset
 from retrieve.rules import RuleConfig, cached_rules
 
@@ -464,7 +464,8 @@ def train(
             )
     calibrated = None
     if config.fit_temperature:
-        calibrated = fit_temperature(model, data, limit=config.eval_limit, device=device, answers=answers)
+        with out_of_fold(model, rule_fit):  # valid scored by rule weights that did not see it
+            calibrated = fit_temperature(model, data, limit=config.eval_limit, device=device, answers=answers)
         before, after = calibrated.before, calibrated.after
         log(
             f"  temperature {calibrated.temperature:.3g} (calibration error of the shown answers "
@@ -493,7 +494,9 @@ def fit_rules(
     model.set_rule_reading(fit.reading)
     if log:
         verdict = "kept" if fit.reading is not None else "not kept"
-        log(f"  rule reading {verdict}: cross-validated valid MRR {fit.cv_mrr[fit.penalty or 'shared']:.4f} "
+        log(
+            f"  rule reading {verdict}: cross-validated valid MRR {fit.cv_mrr[fit.penalty or 'shared']:.4f} "
             f"against {fit.base_mrr:.4f} alone ({fit.z:.1f} standard errors; penalty {fit.penalty}; "
-            f"{time.perf_counter() - tic:.0f} s)")
+            f"{time.perf_counter() - tic:.0f} s)"
+        )
     return fit

@@ -190,6 +190,7 @@ class RuleSet:
     body: dict[str, np.ndarray]
     confidence: dict[str, np.ndarray]
     graph: _Adjacency = field(repr=False)
+    _found: RuleEvidence | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         r2, n = 2 * self.num_relations, self.num_entities
@@ -223,6 +224,22 @@ class RuleSet:
                     float(self.confidence[kind][i]))  # fmt: skip
 
     # -- applying the rules -------------------------------------------------------------------------------
+    def prepare(self, queries: np.ndarray, progress: Callable[[int, int], None] | None = None) -> None:
+        """Find the evidence of any of ``queries`` not found yet, and keep it (:meth:`at` reads it): every
+        reading of these rules shares it."""
+        queries = np.asarray(queries, dtype=np.int64).reshape(-1, 2)
+        todo = queries if self._found is None else self._found.missing(queries)
+        if len(todo):
+            found = self.evidence(todo, progress=progress)
+            self._found = found if self._found is None else self._found.merged(found)
+
+    def at(self, queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """``(B, K, len(KINDS))`` the best confidences naming each of ``candidates`` ``(B, K)`` for queries
+        ``(B, 2)`` (:meth:`RuleEvidence.at`), finding the queries' evidence first if need be."""
+        self.prepare(queries)
+        assert self._found is not None
+        return self._found.at(queries, candidates)
+
     def evidence(
         self,
         queries: np.ndarray,

@@ -24,6 +24,7 @@ from reader.confidence import (
 )
 from reader.evaluate import filtered_scores, query_batches
 from reader.kge import ComplExModel
+from reader.rules import out_of_fold
 from reader.train import TrainConfig, save_run, train
 from retrieve.data import TripleDataset, from_string_triples, load_split_dir
 
@@ -160,7 +161,8 @@ def test_training_fits_the_temperature_and_saves_it(tiny_data: TripleDataset, tm
     result = train(tiny_data, config, log=lambda _: None)
     fit = result.temperature_fit
     assert fit is not None and fit.after.queries == 8  # the fit's subset: eval_limit triples, both ways
-    again = fit_temperature(result.model, tiny_data, limit=4)
+    with out_of_fold(result.model, result.rule_fit):  # as training scores valid for the temperature
+        again = fit_temperature(result.model, tiny_data, limit=4)
     assert (fit.temperature, fit.after.ece_shown) == (again.temperature, pytest.approx(again.after.ece_shown))
     save_run(result, config, tiny_data, tmp_path / "ckpt")
     saved = checkpoint.read_config(tmp_path / "ckpt")

@@ -17,9 +17,9 @@ from lp_tiny import write_tiny_kg
 
 from reader import checkpoint
 from reader.base import LinkPredictor
-from reader.evaluate import evaluate_model, known_answers, model_ranks
+from reader.evaluate import evaluate_model, known_answers, model_ranks, with_inverse
 from reader.kge import ComplExModel
-from reader.rules import FEATURES, RuleReading, features, fit_rule_reading
+from reader.rules import FEATURES, RuleReading, _Params, features, fit_rule_reading, out_of_fold
 from reader.train import TrainConfig, train
 from retrieve.data import TripleDataset, from_string_triples, load_split_dir
 from retrieve.rules import CACHE_KEEP, KINDS, RuleConfig, RuleSet, cached_rules, mine_rules
@@ -240,10 +240,31 @@ def test_fit_keeps_rules_that_help_a_weak_model(tiny: Path) -> None:
     rules = mine_rules(data.train, data.num_entities, data.num_relations)
     fit = fit_rule_reading(model, data, rules, penalties=[None, 1e-3])
     assert fit.reading is not None and fit.z >= 2 and fit.cv_mrr["shared"] > fit.base_mrr + 0.3
+    assert bool((fit.reading.scale == 1.0).all())  # the model's scores keep their scale
     assert fit.as_json()["kept"] and set(fit.cv_mrr) == {"shared", "0.001"}
     before = evaluate_model(model, data, "test").mrr
     model.set_rule_reading(fit.reading)
     assert evaluate_model(model, data, "test").mrr > before + 0.3  # held out from the fit, too
+
+
+def test_the_kept_reading_ranks_as_the_fitted_one_on_the_models_scale() -> None:
+    """The fit gives each relation its own scale; the kept values divide it out: every query's scores are
+    the fitted ones over a positive number, so the order is the same, and the model's scores stay as
+    they are."""
+    generator = torch.Generator().manual_seed(3)
+    params = _Params(6, per_relation=True)
+    with torch.no_grad():
+        params.scale.fill_(0.4)
+        params.scale_dev.copy_(torch.randn(6, generator=generator))
+        params.weight_dev.copy_(torch.randn(6, len(FEATURES), generator=generator))
+    (a, w), (kept_a, kept_w) = params.values(6), params.kept(6)
+    assert bool((kept_a == 1.0).all()) and not bool((a == a[0]).all())
+    scores = torch.randn(6, 10, generator=generator)
+    found = torch.rand(6, 10, len(FEATURES), generator=generator)
+    fitted = a[:, None] * scores + (found * w[:, None, :]).sum(-1)
+    kept = kept_a[:, None] * scores + (found * kept_w[:, None, :]).sum(-1)
+    assert torch.allclose(kept, fitted / a[:, None], atol=1e-5)
+    assert torch.equal(kept.argsort(1), fitted.argsort(1))
 
 
 def test_fit_drops_rules_that_cannot_help(tiny: Path) -> None:
@@ -337,3 +358,34 @@ def test_path2_counts_sparsely_with_many_relations() -> None:
     triples += [(f"x{i}", "s", f"y{i}") for i in range(2)]
     rules, data = mined(triples)
     assert rule_table(rules, data, "path2")[("s", "p", "q")] == (2, 3)
+
+
+def test_out_of_fold_scores_each_fitted_query_with_the_reading_that_did_not_see_it(tiny: Path) -> None:
+    """What is fitted after the rules (the temperature) must see valid as a fresh split would: each valid
+    query scored by the fold reading fitted without it; other queries by the kept reading."""
+    data = load_split_dir(tiny)
+    model = ComplExModel(data.num_entities, data.num_relations, dim=8).eval()
+    rules = mine_rules(data.train, data.num_entities, data.num_relations)
+    fit = fit_rule_reading(model, data, rules, penalties=[None])
+    assert fit.reading is not None and len(fit.folds) == 2
+    first, second = (set(keys.tolist()) for keys, _ in fit.folds)
+    r2 = 2 * data.num_relations
+    valid = {e * r2 + r for e, r in with_inverse(data.valid, data.num_relations)[:, :2].tolist()}
+    assert first | second == valid and not first & second  # folds of query keys, all of valid
+    crossed = fit.out_of_fold()
+    assert crossed is not None
+    queries = torch.tensor([(k // r2, k % r2) for k in sorted(valid)] + [(0, 0), (1, 2)])
+    with torch.no_grad():
+        scores = model.base_scores(queries)
+        got = crossed.apply(queries, scores)
+        for i, (e, r) in enumerate(queries.tolist()):
+            key = e * r2 + r
+            reading = next((rd for keys, rd in fit.folds if key in set(keys.tolist())), fit.reading)
+            assert torch.allclose(got[i], reading.apply(queries[i : i + 1], scores[i : i + 1])[0])
+    own = RuleReading.constant(rules, 1.0)
+    model.set_rule_reading(own)
+    with out_of_fold(model, fit):
+        assert model.rule_reading is not own and isinstance(model.rule_reading, RuleReading)
+    assert model.rule_reading is own
+    with out_of_fold(model, None):
+        assert model.rule_reading is own
