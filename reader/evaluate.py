@@ -128,6 +128,20 @@ def metrics_from_ranks(ranks: torch.Tensor) -> Metrics:
     )
 
 
+def paired_gain_z(gain: torch.Tensor) -> float:
+    """The mean of a paired per-query ``gain`` (one scoring against another on the same queries) in standard
+    errors; 0 for fewer than two queries, infinite for a gain without spread that is positive.
+
+    Example:
+        >>> round(paired_gain_z(torch.tensor([0.0, 0.5, 0.0, 0.5])), 3)   # mean 0.25, standard error 0.144
+        1.732
+    """
+    if len(gain) < 2:
+        return 0.0
+    se, mean = float(gain.std()) / len(gain) ** 0.5, float(gain.mean())
+    return mean / se if se > 0 else (float("inf") if mean > 0 else 0.0)
+
+
 def sample_triples(triples: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     """A seeded subset of ``limit`` triples (all of them when ``limit`` is None or large enough)."""
     if limit is None or limit >= len(triples):

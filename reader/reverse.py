@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from reader.base import LinkPredictor
-from reader.evaluate import Metrics, metrics_from_ranks, model_ranks_many
+from reader.evaluate import Metrics, metrics_from_ranks, model_ranks_many, paired_gain_z
 from retrieve.data import TripleDataset
 
 GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -73,12 +73,7 @@ def choose_weight(ranks: dict[float, torch.Tensor], min_z: float = MIN_Z) -> flo
     if len(reciprocal[smallest]) < 2:
         return smallest  # no spread to judge a gain by
 
-    def gain_z(w: float) -> float:
-        diff = reciprocal[w] - reciprocal[smallest]
-        se, mean = float(diff.std()) / len(diff) ** 0.5, float(diff.mean())
-        return mean / se if se > 0 else (float("inf") if mean > 0 else 0.0)
-
-    allowed = [smallest] + [w for w in others if gain_z(w) >= min_z]
+    allowed = [smallest] + [w for w in others if paired_gain_z(reciprocal[w] - reciprocal[smallest]) >= min_z]
     return max(allowed, key=lambda w: (float(reciprocal[w].mean()), -w))
 
 

@@ -52,9 +52,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reader.evaluate import filtered_ranks, query_batches, scoring
+from reader.evaluate import filtered_ranks, filtered_scores, paired_gain_z, query_batches, scoring
 from retrieve.data import TripleDataset
-from retrieve.rules import KINDS, RuleSet
+from retrieve.rules import KINDS, RuleSet, query_keys
 
 if TYPE_CHECKING:
     from reader.base import LinkPredictor
@@ -201,14 +201,28 @@ class CrossFitted(RuleReading):
         self.folds = list(folds)
 
     def apply(self, queries: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        out = super().apply(queries, scores)
-        q = queries.detach().cpu().numpy()
-        key = q[:, 0] * (2 * self.rules.num_relations) + q[:, 1]
+        key = query_keys(queries.detach().cpu().numpy(), 2 * self.rules.num_relations)
+        out = torch.empty_like(scores)
+        left = np.ones(len(key), dtype=bool)  # each query is scored once, by one reading
         for keys, reading in self.folds:
-            rows = torch.as_tensor(np.nonzero(np.isin(key, keys))[0], device=scores.device)
-            if len(rows):
-                out[rows] = reading.apply(queries[rows], scores[rows])
+            mine = left & np.isin(key, keys)
+            _fill(out, mine, reading.apply, queries, scores)
+            left &= ~mine
+        _fill(out, left, super().apply, queries, scores)
         return out
+
+
+def _fill(
+    out: torch.Tensor,
+    rows: np.ndarray,
+    apply: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    queries: torch.Tensor,
+    scores: torch.Tensor,
+) -> None:
+    """``out[rows] = apply(queries[rows], scores[rows])`` for the rows ``rows`` (a mask) marks."""
+    at = torch.as_tensor(np.nonzero(rows)[0], device=scores.device)
+    if len(at):
+        out[at] = apply(queries[at], scores[at])
 
 
 @contextmanager
@@ -262,9 +276,9 @@ def _candidates(
             raw = model.base_scores(batch).float()
             k = min(top, raw.shape[1])
             best = raw.topk(k, dim=1).indices
-            kept = filtered_scores_mask(raw, target, filters).gather(1, best)
+            kept = filtered_scores(raw, target, filters).gather(1, best) > float("-inf")  # not another answer
             hit = best == target[:, None]
-            parts[0].append((batch[:, 0] * 2 * data.num_relations + batch[:, 1]).cpu())
+            parts[0].append(torch.as_tensor(query_keys(batch.cpu().numpy(), 2 * data.num_relations)))
             parts[1].append(batch[:, 1].cpu())
             parts[2].append(raw.gather(1, best).masked_fill(~kept, 0.0).cpu())
             parts[3].append(kept.cpu())
@@ -275,19 +289,6 @@ def _candidates(
         raise ValueError(f"the {split} split has no queries to fit the rule reading on")
     key, *rest = (torch.cat(p) for p in parts)
     return _Candidates(key.numpy(), *rest)
-
-
-def filtered_scores_mask(
-    scores: torch.Tensor, answers: torch.Tensor, filter_rows: list[np.ndarray]
-) -> torch.Tensor:
-    """``(B, N)`` True where an entity counts in ranking: not another known answer of the query (each
-    row's answer counts)."""
-    keep = torch.ones_like(scores, dtype=torch.bool)
-    for i, known in enumerate(filter_rows):
-        if len(known):
-            keep[i, torch.as_tensor(known, device=scores.device)] = False
-    keep[torch.arange(len(answers), device=scores.device), answers] = True
-    return keep
 
 
 class _Params:
@@ -367,13 +368,6 @@ def _reciprocal_ranks(c: _Candidates, rows: torch.Tensor, a: torch.Tensor, w: to
         return torch.where(inside, 1.0 / rank, c.base_rr[rows].double())
 
 
-def _z(gain: torch.Tensor) -> float:
-    if len(gain) < 2:
-        return 0.0
-    se, mean = float(gain.std()) / len(gain) ** 0.5, float(gain.mean())
-    return mean / se if se > 0 else (float("inf") if mean > 0 else 0.0)
-
-
 def fit_rule_reading(
     model: LinkPredictor,
     data: TripleDataset,
@@ -445,14 +439,13 @@ def fit_rule_reading(
                 f"(alone {base.mean():.4f})"
             )
     chosen = max(cv, key=lambda k: float(cv[k].mean()))
-    z = _z(cv[chosen] - base)
+    z = paired_gain_z(cv[chosen] - base)
     reading, held_out = None, []
     if z >= min_z:
         penalty = None if chosen == "shared" else float(chosen)
         a, w = _fit(c, torch.arange(n), r2, penalty)
         reading = RuleReading(rules, a, w, top)
-        # each fold's reading scores the keys it was not fitted on
-        unseen = (np.unique(c.key[folds[1].numpy()]), np.unique(c.key[folds[0].numpy()]))
+        unseen = (np.setdiff1d(keys, first), first)  # the keys each fold's reading was not fitted on
         held_out = [(keys_out, RuleReading(rules, fa, fw, top))
                     for keys_out, (fa, fw) in zip(unseen, fold_fits[chosen], strict=True)]  # fmt: skip
     return RuleFit(reading, split, n, float(base.mean()), {k: float(v.mean()) for k, v in cv.items()},

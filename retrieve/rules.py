@@ -54,6 +54,18 @@ KINDS: tuple[str, ...] = ("path1", "path2", "constant")
 """The rule kinds, in the order of :class:`RuleEvidence`'s kind axis."""
 
 
+def query_keys(queries: np.ndarray, num_rel2: int) -> np.ndarray:
+    """One integer per query ``(entity, relation)`` ``(n, 2)``: ``entity * 2R + relation``, relations in
+    ``[0, 2R)`` (``num_rel2``); how rule evidence, and the rule reading's folds, name a query.
+
+    Example:
+        >>> query_keys(np.array([[3, 1], [0, 5]]), 6).tolist()
+        [19, 5]
+    """
+    queries = np.asarray(queries, dtype=np.int64).reshape(-1, 2)
+    return queries[:, 0] * num_rel2 + queries[:, 1]
+
+
 @dataclass(frozen=True)
 class RuleConfig:
     """What :func:`mine_rules` keeps.
@@ -258,8 +270,7 @@ class RuleSet:
         """
         r2, n = 2 * self.num_relations, self.num_entities
         chunk = max(1, min(chunk, 10_000_000 // max(n, 1)))  # len(KINDS) x chunk x N floats, bounded
-        queries = np.asarray(queries, dtype=np.int64).reshape(-1, 2)
-        keys = np.unique(queries[:, 0] * r2 + queries[:, 1])
+        keys = np.unique(query_keys(queries, r2))
         ent, rel = keys // r2, keys % r2
         order = np.lexsort((ent, rel))  # by relation, so a relation's rules are looked up once
         rows: list[list[sp.csr_matrix]] = [[] for _ in KINDS]
@@ -404,7 +415,7 @@ class RuleEvidence:
 
     def rows_of(self, queries: np.ndarray) -> np.ndarray:
         """Each query's row; -1 for a query without one."""
-        key = np.asarray(queries[:, 0], dtype=np.int64) * self.num_rel2 + np.asarray(queries[:, 1])
+        key = query_keys(queries, self.num_rel2)
         at = np.minimum(np.searchsorted(self.keys, key), max(len(self.keys) - 1, 0))
         found = (self.keys[at] == key) if len(self.keys) else np.zeros(len(key), dtype=bool)
         return np.where(found, at, -1)
